@@ -1,0 +1,34 @@
+/*
+ * The `tern` admin command, shared by the files of src/cli/.
+ */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include <stdbool.h>
+
+struct store;
+struct config;
+
+struct cli {
+	const char *config_path;
+	struct config *cfg;	/* owned; loaded on first need */
+	struct store *store;	/* owned; opened on first need */
+};
+
+/* Loads the config (exits 1 with a message on error). */
+struct config *cli_config(struct cli *cli);
+/* Opens the store as the service user (exits 1 on error). */
+struct store *cli_store(struct cli *cli);
+/* Reads a new password: from stdin's first line with from_stdin, else
+ * twice from the terminal without echo. Returns an allocated string or
+ * exits 1. */
+char *cli_read_password(bool from_stdin);
+void cli_free_password(char *password);
+/* Prints "tern: message" to stderr and returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cli_domain(struct cli *cli, int argc, char **argv);
+int cli_user(struct cli *cli, int argc, char **argv);
+int cli_alias(struct cli *cli, int argc, char **argv);
+
+#endif

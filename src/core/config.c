@@ -1,0 +1,433 @@
+/*
+ * Parser for tern.conf. libinih splits the file into section/key/value;
+ * this file checks each pair against the key table, converts the value and
+ * reports the first problem as "file:line: message". libinih as packaged
+ * does not pass line numbers to the handler, so a counting reader feeds it
+ * line by line and the handler reads the count.
+ */
+#include "core/config.h"
+#include "core/limits.h"
+#include "core/util.h"
+
+#include <ini.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum key_type {
+	KEY_STRING,
+	KEY_SIZE,	/* bytes, with optional k/M/G suffix */
+	KEY_DURATION,	/* seconds, with optional s/m/h/d suffix */
+	KEY_COUNT,
+	KEY_BOOL,
+	KEY_LOG_LEVEL,
+	KEY_TLS_VERSION,
+	KEY_LISTEN,
+	KEY_CERT,
+	KEY_CERT_KEY,
+};
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	uint64_t min, max;
+	int service;		/* for KEY_LISTEN */
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct key_def key_defs[] = {
+	{ "server", "hostname", KEY_STRING, OFF(hostname), 0, 0, 0 },
+	{ "server", "data_dir", KEY_STRING, OFF(data_dir), 0, 0, 0 },
+	{ "server", "user", KEY_STRING, OFF(user), 0, 0, 0 },
+	{ "server", "control_socket", KEY_STRING, OFF(control_socket), 0, 0, 0 },
+	{ "server", "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, 0 },
+	{ "server", "plaintext_auth_loopback", KEY_BOOL, OFF(plaintext_auth_loopback), 0, 0, 0 },
+	{ "server", "workers", KEY_COUNT, OFF(workers), 1, 64, 0 },
+	{ "server", "max_connections", KEY_COUNT, OFF(max_connections), 1, 1000000, 0 },
+	{ "server", "max_connections_per_ip", KEY_COUNT, OFF(max_connections_per_ip), 1, 1000000, 0 },
+	{ "store", "inline_max", KEY_SIZE, OFF(inline_max), 0, 16 * 1024 * 1024, 0 },
+	{ "smtp", "max_message_size", KEY_SIZE, OFF(smtp_max_message_size), 1024, 4ULL << 30, 0 },
+	{ "smtp", "max_recipients", KEY_COUNT, OFF(smtp_max_recipients), 100, 100000, 0 },
+	{ "smtp", "max_line_length", KEY_SIZE, OFF(smtp_max_line_length), 1000, 16 * 1024 * 1024, 0 },
+	{ "smtp", "command_timeout", KEY_DURATION, OFF(smtp_command_timeout), 1, 86400, 0 },
+	{ "smtp", "data_timeout", KEY_DURATION, OFF(smtp_data_timeout), 1, 86400, 0 },
+	{ "smtp", "max_bad_commands", KEY_COUNT, OFF(smtp_max_bad_commands), 1, 10000, 0 },
+	{ "pop3", "timeout", KEY_DURATION, OFF(pop3_timeout), 1, 86400, 0 },
+	{ "pop3", "max_bad_commands", KEY_COUNT, OFF(pop3_max_bad_commands), 1, 10000, 0 },
+	{ "listen", "smtp", KEY_LISTEN, 0, 0, 0, SERVICE_SMTP },
+	{ "listen", "pop3", KEY_LISTEN, 0, 0, 0, SERVICE_POP3 },
+	{ "listen", "pop3s", KEY_LISTEN, 0, 0, 0, SERVICE_POP3S },
+	{ "tls", "certificate", KEY_CERT, 0, 0, 0, 0 },
+	{ "tls", "key", KEY_CERT_KEY, 0, 0, 0, 0 },
+	{ "tls", "min_version", KEY_TLS_VERSION, OFF(tls_min_version), 0, 0, 0 },
+};
+
+static const char *const service_names[SERVICE_COUNT] = { "smtp", "pop3", "pop3s" };
+
+const char *service_name(enum service service)
+{
+	return service < SERVICE_COUNT ? service_names[service] : "?";
+}
+
+bool service_implicit_tls(enum service service)
+{
+	return service == SERVICE_POP3S;
+}
+
+struct parse_state {
+	struct config *cfg;
+	const char *name;
+	const char *text;	/* for config_parse_string */
+	FILE *file;
+	int line;
+	char *error;		/* owned: first error */
+	bool seen[ARRAY_SIZE(key_defs)];
+};
+
+static int set_error(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int set_error(struct parse_state *st, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (st->error != NULL)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	st->error = xasprintf("%s:%d: %s", st->name, st->line, msg);
+	return 0;
+}
+
+/* Number with an optional one-letter unit suffix; units maps suffix to
+ * multiplier. */
+static int parse_scaled(const char *v, const char *suffixes, const uint64_t *mults, uint64_t *out)
+{
+	size_t len = strlen(v);
+	uint64_t n, mult = 1;
+	const char *p;
+
+	if (len > 0 && (p = strchr(suffixes, v[len - 1])) != NULL) {
+		mult = mults[p - suffixes];
+		len--;
+	}
+	if (parse_uint(v, len, UINT64_MAX, &n) < 0 || (n != 0 && mult > UINT64_MAX / n))
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+/* One "host:port" token: IPv4 literal, [IPv6 literal], or *. */
+static int parse_listen_token(struct parse_state *st, const char *tok, int service)
+{
+	struct config *cfg = st->cfg;
+	struct config_listener *l;
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char host[128];
+	const char *colon, *port;
+	size_t hlen;
+
+	colon = strrchr(tok, ':');
+	if (colon == NULL || colon[1] == '\0')
+		return set_error(st, "listen address '%s' needs host:port", tok);
+	port = colon + 1;
+	hlen = (size_t)(colon - tok);
+	if (hlen >= 2 && tok[0] == '[' && tok[hlen - 1] == ']') {
+		tok++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return set_error(st, "listen address '%s' has a bad host", tok);
+	memcpy(host, tok, hlen);
+	host[hlen] = '\0';
+	if (cfg->n_listeners >= CONFIG_MAX_LISTENERS)
+		return set_error(st, "too many listen addresses (at most %d)", CONFIG_MAX_LISTENERS);
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(strcmp(host, "*") ? host : "0.0.0.0", port, &hints, &res) != 0 || res == NULL)
+		return set_error(st, "listen address '%s' is not an IP address and port", tok);
+	l = &cfg->listeners[cfg->n_listeners++];
+	l->service = (enum service)service;
+	memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
+	l->addr_len = res->ai_addrlen;
+	l->text = xasprintf("%s%s%s:%s", strchr(host, ':') ? "[" : "", host,
+			    strchr(host, ':') ? "]" : "", port);
+	freeaddrinfo(res);
+	return 1;
+}
+
+/* "addr:port, addr:port ..." (commas or spaces); empty disables. */
+static int parse_listen(struct parse_state *st, const char *value, int service)
+{
+	char *copy = xstrdup(value), *save = NULL, *tok;
+	int ok = 1;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL && ok;
+	     tok = strtok_r(NULL, ", \t", &save))
+		ok = parse_listen_token(st, tok, service);
+	free(copy);
+	return ok;
+}
+
+static int set_cert(struct parse_state *st, enum key_type type, const char *value)
+{
+	struct config *cfg = st->cfg;
+	struct config_cert *c;
+
+	if (type == KEY_CERT) {
+		if (cfg->n_certs > 0 && cfg->certs[cfg->n_certs - 1].key_file == NULL)
+			return set_error(st, "certificate on line %d has no key line after it",
+					 cfg->certs[cfg->n_certs - 1].line);
+		if (cfg->n_certs >= CONFIG_MAX_CERTS)
+			return set_error(st, "too many certificates (at most %d)", CONFIG_MAX_CERTS);
+		c = &cfg->certs[cfg->n_certs++];
+		c->cert_file = xstrdup(value);
+		c->line = st->line;
+		return 1;
+	}
+	if (cfg->n_certs == 0 || cfg->certs[cfg->n_certs - 1].key_file != NULL)
+		return set_error(st, "key must follow its certificate line");
+	cfg->certs[cfg->n_certs - 1].key_file = xstrdup(value);
+	return 1;
+}
+
+static int set_value(struct parse_state *st, const struct key_def *def, const char *value)
+{
+	static const uint64_t size_mult[] = { 1024, 1024, 1024 * 1024, 1024 * 1024 * 1024 };
+	static const uint64_t time_mult[] = { 1, 60, 3600, 86400 };
+	char *base = (char *)st->cfg;
+	uint64_t n = 0;
+
+	switch (def->type) {
+	case KEY_STRING:
+	case KEY_TLS_VERSION:
+		if (def->type == KEY_TLS_VERSION && strcmp(value, "1.2") && strcmp(value, "1.3"))
+			return set_error(st, "min_version must be 1.2 or 1.3");
+		free(*(char **)(base + def->offset));
+		*(char **)(base + def->offset) = xstrdup(value);
+		return 1;
+	case KEY_BOOL:
+		if (parse_bool(value, (bool *)(base + def->offset)) < 0)
+			return set_error(st, "%s must be yes or no, not '%s'", def->name, value);
+		return 1;
+	case KEY_LOG_LEVEL:
+		if (log_parse_level(value, (enum log_level *)(base + def->offset)) < 0)
+			return set_error(st, "log_level must be error, warn, info or debug");
+		return 1;
+	case KEY_LISTEN:
+		return parse_listen(st, value, def->service);
+	case KEY_CERT:
+	case KEY_CERT_KEY:
+		return set_cert(st, def->type, value);
+	case KEY_SIZE:
+	case KEY_DURATION:
+	case KEY_COUNT:
+		break;
+	}
+	if ((def->type == KEY_SIZE && parse_scaled(value, "kKMG", size_mult, &n) < 0) ||
+	    (def->type == KEY_DURATION && parse_scaled(value, "smhd", time_mult, &n) < 0) ||
+	    (def->type == KEY_COUNT && parse_uint(value, strlen(value), UINT64_MAX, &n) < 0))
+		return set_error(st, "%s: '%s' is not a valid %s", def->name, value,
+				 def->type == KEY_SIZE ? "size (e.g. 50M)" :
+				 def->type == KEY_DURATION ? "duration (e.g. 5m)" : "number");
+	if (n < def->min || (def->max && n > def->max))
+		return set_error(st, "%s must be between %llu and %llu", def->name,
+				 (unsigned long long)def->min, (unsigned long long)def->max);
+	*(uint64_t *)(base + def->offset) = n;
+	return 1;
+}
+
+static int ini_handler_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	size_t i;
+	bool section_known = false;
+
+	if (st->error != NULL)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(key_defs); i++) {
+		const struct key_def *def = &key_defs[i];
+
+		if (strcmp(def->section, section) != 0)
+			continue;
+		section_known = true;
+		if (strcmp(def->name, name) != 0)
+			continue;
+		if (st->seen[i] && def->type != KEY_CERT && def->type != KEY_CERT_KEY)
+			return set_error(st, "%s is set twice in [%s]", name, section);
+		st->seen[i] = true;
+		return set_value(st, def, value);
+	}
+	if (!section_known)
+		return set_error(st, "unknown section [%s]", section);
+	return set_error(st, "unknown key '%s' in [%s]", name, section);
+}
+
+/* Reader for ini_parse_stream that counts lines (see the file comment). */
+static char *counting_reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	const char *nl;
+	size_t len;
+
+	if (st->file != NULL) {
+		if (fgets(str, num, st->file) == NULL)
+			return NULL;
+	} else {
+		if (*st->text == '\0')
+			return NULL;
+		nl = strchr(st->text, '\n');
+		len = nl ? (size_t)(nl - st->text) + 1 : strlen(st->text);
+		if (len > (size_t)num - 1)
+			len = (size_t)num - 1;
+		memcpy(str, st->text, len);
+		str[len] = '\0';
+		st->text += len;
+	}
+	st->line++;
+	return str;
+}
+
+static void config_set_defaults(struct config *cfg)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->hostname = xstrdup(host);
+	cfg->data_dir = xstrdup("/var/lib/tern");
+	cfg->user = xstrdup("tern");
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->workers = 2;
+	cfg->max_connections = CONN_TOTAL_MAX_DEFAULT;
+	cfg->max_connections_per_ip = CONN_PER_IP_MAX_DEFAULT;
+	cfg->inline_max = STORE_INLINE_MAX_DEFAULT;
+	cfg->smtp_max_message_size = SMTP_MESSAGE_SIZE_DEFAULT;
+	cfg->smtp_max_recipients = SMTP_RECIPIENTS_MAX_DEFAULT;
+	cfg->smtp_max_line_length = SMTP_DATA_LINE_MAX_DEFAULT;
+	cfg->smtp_command_timeout = SMTP_COMMAND_TIMEOUT_DEFAULT;
+	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
+	cfg->smtp_max_bad_commands = SMTP_BAD_COMMANDS_MAX_DEFAULT;
+	cfg->pop3_timeout = POP3_TIMEOUT_DEFAULT;
+	cfg->pop3_max_bad_commands = POP3_BAD_COMMANDS_MAX_DEFAULT;
+	cfg->tls_min_version = xstrdup("1.2");
+}
+
+/* Cross-key checks once the whole file is read. */
+static void config_check(struct parse_state *st)
+{
+	struct config *cfg = st->cfg;
+	unsigned i;
+
+	if (st->error != NULL)
+		return;
+	if (cfg->n_certs > 0 && cfg->certs[cfg->n_certs - 1].key_file == NULL) {
+		st->line = cfg->certs[cfg->n_certs - 1].line;
+		set_error(st, "certificate has no key line after it");
+		return;
+	}
+	for (i = 0; i < cfg->n_listeners; i++) {
+		if (service_implicit_tls(cfg->listeners[i].service) && cfg->n_certs == 0) {
+			set_error(st, "[listen] %s needs a certificate in [tls]",
+				  service_name(cfg->listeners[i].service));
+			return;
+		}
+	}
+	if (cfg->data_dir[0] != '/')
+		set_error(st, "data_dir must be an absolute path");
+	else if (cfg->hostname[0] == '\0')
+		set_error(st, "hostname must not be empty");
+	if (st->error == NULL && cfg->control_socket == NULL)
+		cfg->control_socket = xasprintf("%s/control.sock", cfg->data_dir);
+}
+
+static struct config *config_parse(struct parse_state *st, char **error_r)
+{
+	int ret;
+
+	st->cfg = xcalloc(1, sizeof(*st->cfg));
+	config_set_defaults(st->cfg);
+	st->cfg->path = xstrdup(st->name);
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+	ret = ini_parse_stream(counting_reader, st, ini_handler_cb, st);
+	if (ret > 0 && st->error == NULL) {
+		st->line = ret;
+		set_error(st, "syntax error (expected [section] or key = value)");
+	}
+	config_check(st);
+	if (st->error != NULL) {
+		config_free(&st->cfg);
+		*error_r = st->error;
+		return NULL;
+	}
+	return st->cfg;
+}
+
+struct config *config_load(const char *path, char **error_r)
+{
+	struct parse_state st = { .name = path };
+	struct config *cfg;
+
+	st.file = fopen(path, "re");
+	if (st.file == NULL) {
+		*error_r = xasprintf("%s: cannot open: %m", path);
+		return NULL;
+	}
+	cfg = config_parse(&st, error_r);
+	fclose(st.file);
+	return cfg;
+}
+
+struct config *config_parse_string(const char *text, const char *name, char **error_r)
+{
+	struct parse_state st = { .name = name, .text = text };
+
+	return config_parse(&st, error_r);
+}
+
+void config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+	unsigned i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->n_listeners; i++)
+		free(cfg->listeners[i].text);
+	for (i = 0; i < cfg->n_certs; i++) {
+		free(cfg->certs[i].cert_file);
+		free(cfg->certs[i].key_file);
+	}
+	free(cfg->path);
+	free(cfg->hostname);
+	free(cfg->data_dir);
+	free(cfg->user);
+	free(cfg->control_socket);
+	free(cfg->tls_min_version);
+	free(cfg);
+	*cfgp = NULL;
+}

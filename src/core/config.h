@@ -1,0 +1,84 @@
+/*
+ * tern.conf: one INI file, parsed with libinih. Every key is listed in the
+ * table in config.c and documented in docs/configuration.md; an unknown
+ * key, a bad value or a duplicate gives an error naming file and line.
+ */
+#ifndef TERN_CORE_CONFIG_H
+#define TERN_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/tern/tern.conf"
+#define CONFIG_MAX_LISTENERS 32
+#define CONFIG_MAX_CERTS 16
+
+enum service {
+	SERVICE_SMTP,
+	SERVICE_POP3,
+	SERVICE_POP3S,
+	SERVICE_COUNT
+};
+
+/* Name of a service as used in [listen] and in logs ("smtp", "pop3s"). */
+const char *service_name(enum service service);
+/* True for services that start TLS at connect time (pop3s). */
+bool service_implicit_tls(enum service service);
+
+struct config_listener {
+	enum service service;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char *text;		/* owned: as written, e.g. "[::1]:25" */
+};
+
+struct config_cert {
+	char *cert_file;	/* owned */
+	char *key_file;		/* owned */
+	int line;		/* where certificate= was, for errors */
+};
+
+struct config {
+	char *path;		/* owned */
+	/* [server] */
+	char *hostname;		/* owned */
+	char *data_dir;		/* owned */
+	char *user;		/* owned; "" means stay as started */
+	char *control_socket;	/* owned; default data_dir/control.sock */
+	enum log_level log_level;
+	bool plaintext_auth_loopback;
+	uint64_t workers;
+	uint64_t max_connections;
+	uint64_t max_connections_per_ip;
+	/* [store] */
+	uint64_t inline_max;
+	/* [smtp] */
+	uint64_t smtp_max_message_size;
+	uint64_t smtp_max_recipients;
+	uint64_t smtp_max_line_length;
+	uint64_t smtp_command_timeout;
+	uint64_t smtp_data_timeout;
+	uint64_t smtp_max_bad_commands;
+	/* [pop3] */
+	uint64_t pop3_timeout;
+	uint64_t pop3_max_bad_commands;
+	/* [listen] */
+	struct config_listener listeners[CONFIG_MAX_LISTENERS];
+	unsigned n_listeners;
+	/* [tls] */
+	struct config_cert certs[CONFIG_MAX_CERTS];
+	unsigned n_certs;
+	char *tls_min_version;	/* owned: "1.2" or "1.3" */
+};
+
+/* Loads and checks path. On error returns NULL and sets *error_r to an
+ * allocated message "path:line: what" (free it). */
+struct config *config_load(const char *path, char **error_r);
+/* Same for text held in memory; name is used in messages. */
+struct config *config_parse_string(const char *text, const char *name, char **error_r);
+void config_free(struct config **cfg);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * Every limit Tern enforces, named in one place with its default and where
+ * the default comes from. Config keys can override most of them (see
+ * docs/configuration.md); the parsers get them through their *_limits
+ * structs, never from globals.
+ */
+#ifndef TERN_CORE_LIMITS_H
+#define TERN_CORE_LIMITS_H
+
+/* RFC 5321 4.5.3.1.4: a command line is at most 512 octets including CRLF;
+ * each advertised extension that adds parameters may add to it (SIZE,
+ * BODY, SMTPUTF8 add well under 512 together). */
+#define SMTP_COMMAND_LINE_MAX (512 + 512)
+/* RFC 5321 4.5.3.1.6 says 1000 octets per text line, but real senders go
+ * beyond it; such lines are stored as sent up to this hard default. */
+#define SMTP_DATA_LINE_MAX_DEFAULT (64 * 1024)
+#define SMTP_MESSAGE_SIZE_DEFAULT (50ULL * 1024 * 1024)
+/* RFC 5321 4.5.3.1.8: servers must accept at least 100 recipients. */
+#define SMTP_RECIPIENTS_MAX_DEFAULT 1000
+/* RFC 5321 4.5.3.1.1-3 */
+#define SMTP_LOCAL_PART_MAX 64
+#define SMTP_DOMAIN_MAX 255
+#define SMTP_PATH_MAX 256
+/* RFC 5321 4.5.3.2.7: a server should wait at least 5 minutes for a command. */
+#define SMTP_COMMAND_TIMEOUT_DEFAULT 300
+/* RFC 5321 4.5.3.2.5: 3 minutes between data blocks on the client side;
+ * the server waits as long. */
+#define SMTP_DATA_TIMEOUT_DEFAULT 180
+#define SMTP_BAD_COMMANDS_MAX_DEFAULT 20
+#define SMTP_AUTH_FAILURES_MAX 3
+
+/* RFC 1939 3: the autologout timer must be at least 10 minutes. */
+#define POP3_TIMEOUT_DEFAULT 600
+/* RFC 2449 4: a POP3 command line is at most 255 octets with CRLF; SASL
+ * responses (RFC 5034 4) may be longer. */
+#define POP3_COMMAND_LINE_MAX 255
+#define POP3_AUTH_LINE_MAX 8192
+#define POP3_BAD_COMMANDS_MAX_DEFAULT 20
+#define POP3_AUTH_FAILURES_MAX 3
+
+#define CONN_PER_IP_MAX_DEFAULT 20
+#define CONN_TOTAL_MAX_DEFAULT 2000
+/* Output queued for a client beyond this stops reading its input until the
+ * client drains it. */
+#define CONN_OUTPUT_HIGH_WATER (256 * 1024)
+/* Seconds a TLS handshake may take. */
+#define TLS_HANDSHAKE_TIMEOUT 60
+
+/* Messages up to this size are stored inside the database (one group
+ * commit makes many of them durable with one fsync); larger ones are blob
+ * files. Measured in bench/RESULTS.md. */
+#define STORE_INLINE_MAX_DEFAULT (64 * 1024)
+/* Most deliveries one group commit takes. */
+#define STORE_COMMIT_BATCH_MAX 256
+
+#define ADDRESS_MAX 320
+#define PASSWORD_MAX 1024
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * Listening sockets. They are bound while the daemon is still root (ports
+ * below 1024) and handed to libevent afterwards.
+ */
+#ifndef TERN_NET_LISTENER_H
+#define TERN_NET_LISTENER_H
+
+#include "core/config.h"
+
+struct event_base;
+struct listener;
+
+typedef void listener_accept_fn(void *ctx, enum service service, int fd,
+				const struct sockaddr *peer, socklen_t peer_len);
+
+/* Binds and listens on l's address. Returns NULL with an allocated
+ * message in *error_r. */
+struct listener *listener_bind(const struct config_listener *l, char **error_r);
+/* Starts accepting on base; fn gets each new socket (and owns it). */
+int listener_start(struct listener *lst, struct event_base *base, listener_accept_fn *fn, void *ctx);
+void listener_free(struct listener **lst);
+
+#endif

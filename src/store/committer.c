@@ -1,0 +1,178 @@
+/*
+ * The group-commit thread (see committer.h). The loop never waits for it:
+ * completions travel back through the loop inbox.
+ */
+#include "store/committer.h"
+#include "store/store_internal.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "core/workers.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct commit_job {
+	committer_fn *fn;
+	committer_done_fn *done;
+	void *ctx;
+	int result;
+	char *error;		/* owned */
+	struct commit_job *next;
+};
+
+struct committer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct commit_job *head, *tail;
+	bool stopping;
+	pthread_t thread;
+	struct store *store;		/* owned; used only on the thread */
+	struct loop_inbox *inbox;	/* borrowed */
+	uint64_t commits, jobs;
+};
+
+static void job_done(void *arg)
+{
+	struct commit_job *job = arg;
+
+	job->done(job->ctx, job->result, job->error ? job->error : "");
+	free(job->error);
+	free(job);
+}
+
+/* Takes up to STORE_COMMIT_BATCH_MAX queued jobs; waits if there are none. */
+static struct commit_job *take_batch(struct committer *c)
+{
+	struct commit_job *batch, *last;
+	unsigned n = 1;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->head == NULL && !c->stopping)
+		pthread_cond_wait(&c->cond, &c->lock);
+	batch = c->head;
+	if (batch != NULL) {
+		for (last = batch; last->next != NULL && n < STORE_COMMIT_BATCH_MAX; n++)
+			last = last->next;
+		c->head = last->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		last->next = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return batch;
+}
+
+static void run_job(struct store *s, struct commit_job *job)
+{
+	if (store_savepoint(s) < 0) {
+		job->result = -1;
+	} else if (job->fn(s, job->ctx) < 0) {
+		job->result = -1;
+		store_rollback_savepoint(s);
+	} else if (store_release(s) < 0) {
+		job->result = -1;
+	}
+	if (job->result < 0)
+		job->error = xstrdup(store_error(s));
+}
+
+static void run_batch(struct committer *c, struct commit_job *batch)
+{
+	struct commit_job *job, *next;
+	int ret;
+
+	ret = store_begin(c->store);
+	for (job = batch; job != NULL && ret == 0; job = job->next)
+		run_job(c->store, job);
+	if (ret == 0)
+		ret = store_commit(c->store);
+	if (ret < 0) {
+		log_error("store commit failed: %s", store_error(c->store));
+		store_rollback(c->store);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->commits++;
+	for (job = batch; job != NULL; job = job->next)
+		c->jobs++;
+	pthread_mutex_unlock(&c->lock);
+	for (job = batch; job != NULL; job = next) {
+		next = job->next;
+		if (ret < 0 && job->result == 0) {
+			job->result = -1;
+			job->error = xstrdup(store_error(c->store));
+		}
+		loop_inbox_post(c->inbox, job_done, job);
+	}
+}
+
+static void *committer_main(void *arg)
+{
+	struct committer *c = arg;
+	struct commit_job *batch;
+
+	while ((batch = take_batch(c)) != NULL)
+		run_batch(c, batch);
+	return NULL;
+}
+
+struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, char **error_r)
+{
+	struct committer *c = xcalloc(1, sizeof(*c));
+
+	c->store = store_open(data_dir, 0, error_r);
+	if (c->store == NULL) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->inbox = inbox;
+	if (pthread_create(&c->thread, NULL, committer_main, c) != 0)
+		fatal("cannot start the committer thread: %m");
+	return c;
+}
+
+void committer_submit(struct committer *c, committer_fn *fn, committer_done_fn *done, void *ctx)
+{
+	struct commit_job *job = xcalloc(1, sizeof(*job));
+
+	job->fn = fn;
+	job->done = done;
+	job->ctx = ctx;
+	pthread_mutex_lock(&c->lock);
+	if (c->tail != NULL)
+		c->tail->next = job;
+	else
+		c->head = job;
+	c->tail = job;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void committer_counts(struct committer *c, uint64_t *commits_r, uint64_t *jobs_r)
+{
+	pthread_mutex_lock(&c->lock);
+	*commits_r = c->commits;
+	*jobs_r = c->jobs;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void committer_free(struct committer **cp)
+{
+	struct committer *c = *cp;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	store_close(&c->store);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	*cp = NULL;
+}

@@ -1,0 +1,213 @@
+/*
+ * SQLite queries behind the store API (store.h). Statements used on hot
+ * paths (delivery, lookups) are prepared once per connection and cached;
+ * admin statements are prepared per call.
+ */
+#include "store/store_internal.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_DOMAIN_ID] = "SELECT id FROM domains WHERE name = ?1",
+	[STMT_ACCOUNT_LOOKUP] = "SELECT a.id, a.password FROM accounts a "
+		"JOIN domains d ON d.id = a.domain_id WHERE d.name = ?1 AND a.localpart = ?2",
+	[STMT_ALIAS_TARGETS] = "SELECT target FROM aliases WHERE domain_id = ?1 AND localpart = ?2 "
+		"ORDER BY id",
+	[STMT_BLOB_UPSERT] = "INSERT INTO blobs (hash, size, refs, data, file) VALUES (?1, ?2, ?3, ?4, ?5) "
+		"ON CONFLICT (hash) DO UPDATE SET refs = refs + excluded.refs RETURNING id, file",
+	[STMT_INBOX_NEXT_UID] = "UPDATE mailboxes SET uidnext = uidnext + 1, "
+		"highestmodseq = highestmodseq + 1 WHERE account_id = ?1 AND name = 'INBOX' "
+		"RETURNING id, uidnext - 1, highestmodseq",
+	[STMT_MESSAGE_INSERT] = "INSERT INTO messages (mailbox_id, uid, blob_id, prefix, size, "
+		"received, modseq, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[STMT_QUEUE_INSERT] = "INSERT INTO queue (queue_id, blob_id, sender, recipient, created, "
+		"next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[STMT_INBOX_LIST] = "SELECT m.id, m.uid, m.size, mb.uidvalidity FROM mailboxes mb "
+		"JOIN messages m ON m.mailbox_id = mb.id "
+		"WHERE mb.account_id = ?1 AND mb.name = 'INBOX' ORDER BY m.uid",
+	[STMT_MESSAGE_BODY] = "SELECT m.prefix, b.data, b.file FROM messages m "
+		"JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?1",
+	[STMT_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ?1 AND mailbox_id IN "
+		"(SELECT id FROM mailboxes WHERE account_id = ?2) RETURNING blob_id",
+	[STMT_BLOB_UNREF] = "UPDATE blobs SET refs = refs - 1 WHERE id = ?1 RETURNING refs, file",
+	[STMT_BLOB_DELETE_UNUSED] = "DELETE FROM blobs WHERE id = ?1 AND refs <= 0",
+};
+
+int store_fail(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int store_fail_db(struct store *s, const char *what)
+{
+	return store_fail(s, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *store_error(struct store *s)
+{
+	return s->error;
+}
+
+const char *store_data_dir(struct store *s)
+{
+	return s->data_dir;
+}
+
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id)
+{
+	sqlite3_stmt *st = s->stmts[id];
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->stmts[id], NULL) != SQLITE_OK)
+			fatal("store: cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(s->db));
+		return s->stmts[id];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int store_exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		store_fail(s, "%s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_begin(struct store *s) { return store_exec(s, "BEGIN IMMEDIATE"); }
+int store_commit(struct store *s) { return store_exec(s, "COMMIT"); }
+int store_savepoint(struct store *s) { return store_exec(s, "SAVEPOINT job"); }
+int store_release(struct store *s) { return store_exec(s, "RELEASE job"); }
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void store_rollback_savepoint(struct store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
+}
+
+static int make_layout(const char *data_dir, char **error_r)
+{
+	static const char *const subdirs[] = { "", "/blobs", "/tmp" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(subdirs); i++) {
+		char *path = xasprintf("%s%s", data_dir, subdirs[i]);
+		int ret = mkdir(path, 0700);
+
+		if (ret < 0 && errno != EEXIST) {
+			*error_r = xasprintf("cannot create %s: %s", path, strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	return 0;
+}
+
+static int store_configure(struct store *s)
+{
+	sqlite3_busy_timeout(s->db, 10000);
+	/* WAL with synchronous=FULL: each COMMIT fsyncs the WAL, which is the
+	 * durability rule; many deliveries share one COMMIT (committer.c). */
+	if (!s->readonly && store_exec(s, "PRAGMA journal_mode = WAL") < 0)
+		return -1;
+	return store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			  "PRAGMA cache_size = -4096");
+}
+
+struct store *store_open(const char *data_dir, int flags, char **error_r)
+{
+	struct store *s;
+	char *path;
+	int oflags;
+
+	if ((flags & STORE_OPEN_CREATE) && make_layout(data_dir, error_r) < 0)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->data_dir = xstrdup(data_dir);
+	s->readonly = (flags & STORE_OPEN_READONLY) != 0;
+	path = xasprintf("%s/tern.db", data_dir);
+	oflags = s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (flags & STORE_OPEN_CREATE)
+		oflags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*error_r = xasprintf("cannot open %s: %s", path,
+				     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		free(path);
+		store_close(&s);
+		return NULL;
+	}
+	free(path);
+	if (store_configure(s) < 0 ||
+	    (!s->readonly && store_schema_migrate(s) < 0)) {
+		*error_r = xasprintf("%s/tern.db: %s", data_dir, s->error);
+		store_close(&s);
+		return NULL;
+	}
+	return s;
+}
+
+void store_close(struct store **sp)
+{
+	struct store *s = *sp;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	free(s->data_dir);
+	free(s);
+	*sp = NULL;
+}
+
+int store_stats(struct store *s, struct store_stats *out)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT (SELECT count(*) FROM domains), (SELECT count(*) FROM accounts),"
+			       " (SELECT count(*) FROM aliases), (SELECT count(*) FROM messages),"
+			       " (SELECT count(*) FROM blobs), (SELECT count(*) FROM queue)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return store_fail_db(s, "stats");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->domains = sqlite3_column_int64(st, 0);
+		out->accounts = sqlite3_column_int64(st, 1);
+		out->aliases = sqlite3_column_int64(st, 2);
+		out->messages = sqlite3_column_int64(st, 3);
+		out->blobs = sqlite3_column_int64(st, 4);
+		out->queued = sqlite3_column_int64(st, 5);
+	} else {
+		ret = store_fail_db(s, "stats");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
