@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/util.h"
 #include "store/store.h"
 
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -87,15 +89,13 @@ struct config *cli_config(struct cli *cli)
 /* As root, become the service user so new store files are theirs. */
 static void become_service_user(const struct config *cfg)
 {
-	struct passwd *pw;
+	const struct passwd *pw;
 
-	if (geteuid() != 0 || cfg->user[0] == '\0')
+	if (geteuid() != 0)
 		return;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL)
-		exit(cli_fail("%s: user %s does not exist", cfg->path, cfg->user));
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		exit(cli_fail("cannot become %s: %s", cfg->user, strerror(errno)));
+	if (privs_service_user(cfg->path, cfg->user, &pw) < 0 ||
+	    privs_prepare_dir(cfg->data_dir, pw) < 0 || privs_drop(pw) < 0)
+		exit(1);
 }
 
 struct store *cli_store(struct cli *cli)

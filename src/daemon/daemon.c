@@ -14,6 +14,7 @@
 #include "core/counter.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/util.h"
 #include "core/workers.h"
 #include "net/conn.h"
@@ -28,9 +29,6 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,66 +129,6 @@ static int bind_listeners(struct daemon *d)
 	}
 	if (d->n_listeners == 0)
 		log_warn("no listeners configured in [listen]");
-	return 0;
-}
-
-static uid_t chown_uid;
-static gid_t chown_gid;
-
-static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (lchown(path, chown_uid, chown_gid) < 0)
-		log_warn("cannot chown %s: %s", path, strerror(errno));
-	return 0;
-}
-
-/* Creates data_dir and hands it (and what is in it) to the service user. */
-static int prepare_data_dir(const char *dir, const struct passwd *pw)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_error("cannot create data_dir %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (pw == NULL || stat(dir, &st) < 0 || st.st_uid == pw->pw_uid)
-		return 0;
-	log_info("data_dir=%s chown_to=%s", dir, pw->pw_name);
-	chown_uid = pw->pw_uid;
-	chown_gid = pw->pw_gid;
-	return nftw(dir, chown_one, 32, FTW_PHYS) == 0 ? 0 : -1;
-}
-
-static int drop_privileges(const struct passwd *pw)
-{
-	if (pw == NULL)
-		return 0;
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_error("cannot drop privileges to %s: %s", pw->pw_name, strerror(errno));
-		return -1;
-	}
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		fatal("privileges could be regained after dropping them");
-	log_info("running as user=%s uid=%u", pw->pw_name, (unsigned)pw->pw_uid);
-	return 0;
-}
-
-/* The user to become: NULL when not started as root. */
-static int service_user(const struct config *cfg, const struct passwd **pw_r)
-{
-	*pw_r = NULL;
-	if (geteuid() != 0)
-		return 0;
-	if (cfg->user[0] == '\0' || strcmp(cfg->user, "root") == 0) {
-		log_error("%s: [server] user must name an unprivileged user to run as", cfg->path);
-		return -1;
-	}
-	*pw_r = getpwnam(cfg->user);
-	if (*pw_r == NULL) {
-		log_error("%s: [server] user %s does not exist (create it: useradd --system %s)",
-			  cfg->path, cfg->user, cfg->user);
-		return -1;
-	}
 	return 0;
 }
 
@@ -324,7 +262,7 @@ static int daemon_start(struct daemon *d, const char *config_path)
 	}
 	log_set_level(srv->cfg->log_level);
 	srv->data_dir = xstrdup(srv->cfg->data_dir);
-	if (service_user(srv->cfg, &pw) < 0 || bind_listeners(d) < 0)
+	if (privs_service_user(srv->cfg->path, srv->cfg->user, &pw) < 0 || bind_listeners(d) < 0)
 		return -1;
 	srv->tls = tls_ctx_new(srv->cfg, &error);
 	if (srv->tls == NULL && error != NULL) {
@@ -332,8 +270,10 @@ static int daemon_start(struct daemon *d, const char *config_path)
 		free(error);
 		return -1;
 	}
-	if (prepare_data_dir(srv->data_dir, pw) < 0 || drop_privileges(pw) < 0)
+	if (privs_prepare_dir(srv->data_dir, pw) < 0 || privs_drop(pw) < 0)
 		return -1;
+	if (pw != NULL)
+		log_info("running as user=%s uid=%u", pw->pw_name, (unsigned)pw->pw_uid);
 	return open_store(srv);
 }
 

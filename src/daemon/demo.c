@@ -94,6 +94,18 @@ static int write_config(const char *dir, const char *conf)
 	return ret;
 }
 
+static int demo_permissions(const char *dir, const char *conf, const char *cert, const char *key)
+{
+	struct passwd *pw = geteuid() == 0 ? getpwnam(demo_user()) : NULL;
+
+	if (chmod(dir, 0755) < 0 || chmod(conf, 0644) < 0 || chmod(cert, 0644) < 0 ||
+	    (pw != NULL && chown(key, pw->pw_uid, pw->pw_gid) < 0)) {
+		log_error("demo: cannot set permissions in %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int create_demo_dir(const char *dir, const char *conf)
 {
 	char *cert = xasprintf("%s/cert.pem", dir), *key = xasprintf("%s/key.pem", dir), *error;
@@ -108,6 +120,10 @@ static int create_demo_dir(const char *dir, const char *conf)
 	} else {
 		ret = 0;
 	}
+	/* ternd runs with umask 077, but after dropping root it must still
+	 * reach data/ and re-read the config and key on SIGHUP. */
+	if (ret == 0)
+		ret = demo_permissions(dir, conf, cert, key);
 	free(cert);
 	free(key);
 	return ret;
