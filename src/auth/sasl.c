@@ -47,7 +47,9 @@ int sasl_plain_decode(const char *b64, size_t len, struct buf *authcid, struct b
 		*error_r = "authorization identity must be empty or equal the user";
 		goto out;
 	}
-	if (nul2 == nul1 + 1 || memchr(nul2 + 1, '\0', (size_t)(end - nul2 - 1)) != NULL) {
+	/* RFC 4616 2: authcid and passwd are 1*SAFE: neither may be empty */
+	if (nul2 == nul1 + 1 || nul2 + 1 == end ||
+	    memchr(nul2 + 1, '\0', (size_t)(end - nul2 - 1)) != NULL) {
 		*error_r = "malformed PLAIN response";
 		goto out;
 	}

@@ -27,36 +27,66 @@
 #include <termios.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
+/* Help for each command; `tern --help` prints them all, `tern CMD --help`
+ * (or `tern help CMD`) just one. */
+static const struct {
+	const char *command;
+	const char *text;
+} command_help[] = {
+	{ "domain",
+	  "  domain add DOMAIN          accept mail for DOMAIN\n"
+	  "  domain list                list domains with their user and alias counts\n"
+	  "  domain remove DOMAIN       stop serving DOMAIN (it must have no users or aliases)\n" },
+	{ "user",
+	  "  user add ADDRESS [--password-stdin]\n"
+	  "                             create a mailbox; asks for the password twice on\n"
+	  "                             the terminal, or reads the first line of standard\n"
+	  "                             input with --password-stdin (never on the command line)\n"
+	  "  user passwd ADDRESS [--password-stdin]\n"
+	  "                             change a password\n"
+	  "  user list [DOMAIN]         list users with message counts and sizes\n"
+	  "  user remove ADDRESS        delete a user and all their mail\n" },
+	{ "alias",
+	  "  alias add SOURCE TARGET... deliver mail for SOURCE to TARGETs (local or\n"
+	  "                             remote addresses); SOURCE @DOMAIN is a catch-all\n"
+	  "  alias list [DOMAIN]        list aliases\n"
+	  "  alias remove SOURCE [TARGET]  remove one target, or the whole alias\n" },
+	{ "status", "  status                     show the running daemon's state (key=value lines)\n" },
+	{ "reload", "  reload                     make the daemon re-read its config and certificates\n" },
+};
+
+static void usage(FILE *f, const char *only)
 {
+	size_t i;
+
+	fprintf(f, "Usage: tern [-c CONFIG] COMMAND [ARGS]\n\n");
+	if (only == NULL)
+		fprintf(f, "Administer a Tern mail server.\n\nCommands:\n");
+	for (i = 0; i < ARRAY_SIZE(command_help); i++) {
+		if (only == NULL || strcmp(only, command_help[i].command) == 0)
+			fputs(command_help[i].text, f);
+	}
+	if (only != NULL)
+		return;
 	fprintf(f,
-		"Usage: tern [-c CONFIG] COMMAND [ARGS]\n"
-		"\n"
-		"Administer a Tern mail server.\n"
-		"\n"
-		"Commands:\n"
-		"  domain add DOMAIN          accept mail for DOMAIN\n"
-		"  domain list                list domains with their user and alias counts\n"
-		"  domain remove DOMAIN       stop serving DOMAIN (it must have no users or aliases)\n"
-		"  user add ADDRESS           create a mailbox; asks for the password\n"
-		"  user passwd ADDRESS        change a password\n"
-		"  user list [DOMAIN]         list users with message counts and sizes\n"
-		"  user remove ADDRESS        delete a user and all their mail\n"
-		"  alias add SOURCE TARGET... deliver mail for SOURCE to TARGETs (local or\n"
-		"                             remote addresses); SOURCE @DOMAIN is a catch-all\n"
-		"  alias list [DOMAIN]        list aliases\n"
-		"  alias remove SOURCE [TARGET]  remove one target, or the whole alias\n"
-		"  status                     show the running daemon's state\n"
-		"  reload                     make the daemon re-read its config and certificates\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-		"      --password-stdin  (user add, user passwd) read the password from the\n"
-		"                      first line of standard input instead of the terminal\n"
 		"  -h, --help          show this help; `tern COMMAND --help` for one command\n"
 		"  -V, --version       show the version\n"
 		"\n"
 		"Plus-addressing needs no setup: mail to user+tag@domain reaches user@domain.\n");
+}
+
+static bool is_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(command_help); i++) {
+		if (strcmp(name, command_help[i].command) == 0)
+			return true;
+	}
+	return false;
 }
 
 int cli_fail(const char *fmt, ...)
@@ -230,8 +260,12 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 {
 	const char *cmd = argv[0];
 
-	if (wants_help(argc, argv) || !strcmp(cmd, "help")) {
-		usage(stdout);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout, argc > 1 && is_command(argv[1]) ? argv[1] : NULL);
+		return 0;
+	}
+	if (wants_help(argc, argv)) {
+		usage(stdout, is_command(cmd) ? cmd : NULL);
 		return 0;
 	}
 	if (!strcmp(cmd, "domain"))
@@ -244,8 +278,13 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 		return cli_control(cli, "status");
 	if (!strcmp(cmd, "reload") && argc == 1)
 		return cli_control(cli, "reload");
+	if (is_command(cmd)) {
+		cli_fail("usage:");
+		usage(stderr, cmd);
+		return 2;
+	}
 	cli_fail("unknown command '%s'", cmd);
-	usage(stderr);
+	usage(stderr, NULL);
 	return 2;
 }
 
@@ -270,18 +309,18 @@ int main(int argc, char **argv)
 			cli.config_path = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			usage(stdout, NULL);
 			return 0;
 		case 'V':
 			printf("tern %s\n", TERN_VERSION);
 			return 0;
 		default:
-			usage(stderr);
+			usage(stderr, NULL);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		usage(stderr, NULL);
 		return 2;
 	}
 	status = cli_dispatch(&cli, argc - optind, argv + optind);

@@ -104,16 +104,26 @@ static int user_set_password(struct cli *cli, bool add, int argc, char **argv)
 	int i, ret;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--password-stdin"))
+		if (!strcmp(argv[i], "--password-stdin")) {
 			from_stdin = true;
-		else if (addr == NULL && (addr = checked_address(argv[i], false)) == NULL)
-			return 1;
-		else if (addr != NULL && strcmp(argv[i], addr) != 0)
+		} else if (addr != NULL) {
+			/* one address only: a password on argv would leak to ps */
+			free(addr);
 			return usage_error("user add|passwd ADDRESS [--password-stdin]");
+		} else if ((addr = checked_address(argv[i], false)) == NULL) {
+			return 1;
+		}
 	}
 	if (addr == NULL)
 		return usage_error("user add|passwd ADDRESS [--password-stdin]");
 	s = cli_store(cli);
+	/* Fail before asking for a password that would be thrown away. */
+	if (add && !store_domain_exists(s, strrchr(addr, '@') + 1)) {
+		cli_fail("domain %s does not exist; add it with 'tern domain add %s'",
+			 strrchr(addr, '@') + 1, strrchr(addr, '@') + 1);
+		free(addr);
+		return 1;
+	}
 	password = cli_read_password(from_stdin);
 	ret = password_hash(password, strlen(password), hash);
 	cli_free_password(password);

@@ -90,6 +90,7 @@ struct parse_state {
 	int line;
 	char *error;		/* owned: first error */
 	bool seen[ARRAY_SIZE(key_defs)];
+	int lines[ARRAY_SIZE(key_defs)];	/* where each key was set */
 };
 
 static int set_error(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -147,12 +148,16 @@ static int parse_listen_token(struct parse_state *st, const char *tok, int servi
 	struct addrinfo hints = { 0 }, *res = NULL;
 	char host[128];
 	const char *colon, *port;
+	uint64_t port_num;
 	size_t hlen;
 
 	colon = strrchr(tok, ':');
 	if (colon == NULL || colon[1] == '\0')
 		return set_error(st, "listen address '%s' needs host:port", tok);
 	port = colon + 1;
+	/* getaddrinfo() takes "70000" and wraps it to 4464 */
+	if (parse_uint(port, strlen(port), 65535, &port_num) < 0)
+		return set_error(st, "listen address '%s' has a bad port", tok);
 	hlen = (size_t)(colon - tok);
 	if (hlen >= 2 && tok[0] == '[' && tok[hlen - 1] == ']') {
 		tok++;
@@ -278,6 +283,7 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
 		if (st->seen[i] && def->type != KEY_CERT && def->type != KEY_CERT_KEY)
 			return set_error(st, "%s is set twice in [%s]", name, section);
 		st->seen[i] = true;
+		st->lines[i] = st->line;
 		return set_value(st, def, value);
 	}
 	if (!section_known)
@@ -285,29 +291,55 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
 	return set_error(st, "unknown key '%s' in [%s]", name, section);
 }
 
-/* Reader for ini_parse_stream that counts lines (see the file comment). */
+/* Reader for ini_parse_stream that counts lines (see the file comment).
+ * libinih reads at most num - 1 octets per call and would take the rest of
+ * a longer line for a line of its own, so such a line is an error. */
 static char *counting_reader(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
 	const char *nl;
 	size_t len;
+	int c;
 
 	if (st->file != NULL) {
 		if (fgets(str, num, st->file) == NULL)
 			return NULL;
+		len = strlen(str);
+		/* a full buffer without the newline: the line goes on */
+		if (len == (size_t)num - 1 && str[len - 1] != '\n' && (c = getc(st->file)) != EOF) {
+			ungetc(c, st->file);
+			len = (size_t)num;
+		}
 	} else {
 		if (*st->text == '\0')
 			return NULL;
 		nl = strchr(st->text, '\n');
 		len = nl ? (size_t)(nl - st->text) + 1 : strlen(st->text);
-		if (len > (size_t)num - 1)
-			len = (size_t)num - 1;
-		memcpy(str, st->text, len);
-		str[len] = '\0';
-		st->text += len;
+		if (len <= (size_t)num - 1) {
+			memcpy(str, st->text, len);
+			str[len] = '\0';
+			st->text += len;
+		}
 	}
 	st->line++;
+	if (len > (size_t)num - 1) {
+		set_error(st, "line is too long (at most %d characters)", num - 3);
+		return NULL;
+	}
 	return str;
+}
+
+/* Line where [section] name was set, for checks made after the whole file
+ * was read; 0 if it was not set. */
+static int key_line(const struct parse_state *st, const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(key_defs); i++) {
+		if (!strcmp(key_defs[i].section, section) && !strcmp(key_defs[i].name, name))
+			return st->lines[i];
+	}
+	return 0;
 }
 
 static void config_set_defaults(struct config *cfg)
@@ -351,15 +383,20 @@ static void config_check(struct parse_state *st)
 	}
 	for (i = 0; i < cfg->n_listeners; i++) {
 		if (service_implicit_tls(cfg->listeners[i].service) && cfg->n_certs == 0) {
+			st->line = key_line(st, "listen", service_name(cfg->listeners[i].service));
 			set_error(st, "[listen] %s needs a certificate in [tls]",
 				  service_name(cfg->listeners[i].service));
 			return;
 		}
 	}
-	if (cfg->data_dir[0] != '/')
+	/* the defaults pass these checks, so the key was set on some line */
+	if (cfg->data_dir[0] != '/') {
+		st->line = key_line(st, "server", "data_dir");
 		set_error(st, "data_dir must be an absolute path");
-	else if (cfg->hostname[0] == '\0')
+	} else if (cfg->hostname[0] == '\0') {
+		st->line = key_line(st, "server", "hostname");
 		set_error(st, "hostname must not be empty");
+	}
 	if (st->error == NULL && cfg->control_socket == NULL)
 		cfg->control_socket = xasprintf("%s/control.sock", cfg->data_dir);
 }

@@ -46,7 +46,7 @@ struct config {
 	/* [server] */
 	char *hostname;		/* owned */
 	char *data_dir;		/* owned */
-	char *user;		/* owned; "" means stay as started */
+	char *user;		/* owned; the user to become when started as root */
 	char *control_socket;	/* owned; default data_dir/control.sock */
 	enum log_level log_level;
 	bool plaintext_auth_loopback;

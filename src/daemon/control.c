@@ -1,5 +1,5 @@
 /*
- * The control socket: a Unix socket (mode 0600, owned by the service
+ * The control socket: a Unix socket (mode 0700, owned by the service
  * user) where `tern` sends one command line and reads the answer until the
  * daemon closes. Commands: "status", "reload".
  */

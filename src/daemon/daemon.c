@@ -89,11 +89,14 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 	}
 	if (srv->n_total >= srv->cfg->max_connections ||
 	    counter_get(srv->per_ip, conn->peer_ip) >= srv->cfg->max_connections_per_ip) {
-		log_warn("refused service=%s ip=%s reason=too_many_connections", service_name(service),
-			 conn->peer_ip);
+		bool total = srv->n_total >= srv->cfg->max_connections;
+
+		log_warn("refused service=%s ip=%s reason=%s", service_name(service), conn->peer_ip,
+			 total ? "max_connections" : "max_connections_per_ip");
 		conn->fd = -1;	/* refuse() closes it */
 		conn_free(&conn);
-		refuse(service, fd, "too many connections from your address");
+		refuse(service, fd, total ? "too many connections, try again later" :
+		       "too many connections from your address");
 		return;
 	}
 	switch (service) {
@@ -136,12 +139,16 @@ static int open_store(struct server *srv)
 {
 	char *error;
 
+	int swept;
+
 	srv->store = store_open(srv->data_dir, STORE_OPEN_CREATE, &error);
 	if (srv->store == NULL) {
 		log_error("cannot open the store: %s", error);
 		free(error);
 		return -1;
 	}
+	if ((swept = store_spool_sweep(srv->data_dir)) > 0)
+		log_info("removed %d unfinished spool files from %s/tmp", swept, srv->data_dir);
 	srv->inbox = loop_inbox_new(srv->base);
 	srv->workers = workers_new(srv->inbox, (unsigned)srv->cfg->workers);
 	srv->committer = committer_new(srv->data_dir, srv->inbox, &error);
@@ -155,11 +162,61 @@ static int open_store(struct server *srv)
 
 /* ---- signals, reload, shutdown -------------------------------------------- */
 
+/* Keeps the running value of a key that only a restart can change, and
+ * says so when the new config differs. */
+static void keep_string(char **new_value, const char *running, const char *key)
+{
+	if (strcmp(*new_value, running) == 0)
+		return;
+	log_warn("reload: %s changes need a restart; still using %s", key, running);
+	free(*new_value);
+	*new_value = xstrdup(running);
+}
+
+static bool listeners_equal(const struct config *a, const struct config *b)
+{
+	unsigned i;
+
+	if (a->n_listeners != b->n_listeners)
+		return false;
+	for (i = 0; i < a->n_listeners; i++) {
+		if (a->listeners[i].service != b->listeners[i].service ||
+		    strcmp(a->listeners[i].text, b->listeners[i].text) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Makes cfg carry the running values of everything fixed at startup, so
+ * that the config in force always describes what really runs. */
+static void keep_startup_values(struct config *cfg, const struct config *running)
+{
+	unsigned i;
+
+	keep_string(&cfg->data_dir, running->data_dir, "data_dir");
+	keep_string(&cfg->user, running->user, "user");
+	keep_string(&cfg->control_socket, running->control_socket, "control_socket");
+	if (cfg->workers != running->workers) {
+		log_warn("reload: workers changes need a restart; still %llu",
+			 (unsigned long long)running->workers);
+		cfg->workers = running->workers;
+	}
+	if (listeners_equal(cfg, running))
+		return;
+	log_warn("reload: [listen] changes need a restart; the listeners stay as they are");
+	for (i = 0; i < cfg->n_listeners; i++)
+		free(cfg->listeners[i].text);
+	for (i = 0; i < running->n_listeners; i++) {
+		cfg->listeners[i] = running->listeners[i];
+		cfg->listeners[i].text = xstrdup(running->listeners[i].text);
+	}
+	cfg->n_listeners = running->n_listeners;
+}
+
 int daemon_reload(struct server *srv, char **error_r)
 {
 	struct config *cfg = config_load(srv->cfg->path, error_r);
 	struct tls_ctx *tls = NULL;
-	unsigned i;
 
 	if (cfg == NULL)
 		return -1;
@@ -167,14 +224,7 @@ int daemon_reload(struct server *srv, char **error_r)
 		config_free(&cfg);
 		return -1;
 	}
-	if (strcmp(cfg->data_dir, srv->data_dir) != 0)
-		log_warn("reload: data_dir changes need a restart; still using %s", srv->data_dir);
-	if (cfg->n_listeners != srv->cfg->n_listeners)
-		log_warn("reload: listener changes need a restart");
-	for (i = 0; i < cfg->n_listeners && i < srv->cfg->n_listeners; i++) {
-		if (strcmp(cfg->listeners[i].text, srv->cfg->listeners[i].text) != 0)
-			log_warn("reload: listener changes need a restart");
-	}
+	keep_startup_values(cfg, srv->cfg);
 	tls_ctx_unref(&srv->tls);
 	srv->tls = tls;
 	config_free(&srv->cfg);
@@ -358,12 +408,17 @@ int daemon_run(const struct daemon_options *opts)
 	if (opts->check_only) {
 		char *error;
 		struct config *cfg = config_load(config_path, &error);
+		struct tls_ctx *tls = NULL;
 
+		/* the certificates and keys are part of the check */
+		if (cfg != NULL && (tls = tls_ctx_new(cfg, &error)) == NULL && error != NULL)
+			config_free(&cfg);
 		if (cfg == NULL) {
 			fprintf(stderr, "%s\n", error);
 			free(error);
 			goto out;
 		}
+		tls_ctx_unref(&tls);
 		printf("%s: ok\n", config_path);
 		config_free(&cfg);
 		status = 0;

@@ -222,7 +222,8 @@ int address_parse(const char *s, size_t len, bool utf8, struct buf *out, const c
 		*error_r = "invalid characters in local part";
 		return -1;
 	}
-	if (!(domain[0] == '[' ? address_literal_valid(domain, dlen)
+	/* dlen may be 0: domain then points just past the input */
+	if (!(dlen > 0 && domain[0] == '[' ? address_literal_valid(domain, dlen)
 			       : address_domain_valid(domain, dlen, utf8))) {
 		*error_r = "invalid domain";
 		return -1;

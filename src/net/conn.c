@@ -351,6 +351,11 @@ void conn_close_after_write(struct conn *conn)
 {
 	conn->closing = true;
 	conn_update_reading(conn);
+	/* A write timeout disables writing: turn it back on, so that the last
+	 * output drains or times out again (CONN_EVENT_TIMEOUT while closing),
+	 * instead of the session waiting forever. */
+	if (conn->bev != NULL)
+		bufferevent_enable(conn->bev, EV_WRITE);
 	if (conn->bev != NULL && conn_output_len(conn) == 0) {
 		/* Nothing to flush: report from the loop, not from inside the
 		 * caller's stack. */

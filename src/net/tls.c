@@ -19,13 +19,15 @@ struct tls_ctx {
 	unsigned n;
 };
 
-static char *ssl_error(const char *what, const char *file)
+/* "config:line: what file: reason", line being the certificate's entry */
+static char *ssl_error(const struct config *cfg, const struct config_cert *c, const char *what,
+		       const char *file)
 {
 	char err[256];
 
 	ERR_error_string_n(ERR_get_error(), err, sizeof(err));
 	ERR_clear_error();
-	return xasprintf("%s %s: %s", what, file, err);
+	return xasprintf("%s:%d: %s %s: %s", cfg->path, c->line, what, file, err);
 }
 
 /* SNI: pick the context whose certificate names the requested host. */
@@ -53,7 +55,7 @@ static SSL_CTX *load_one(const struct config *cfg, const struct config_cert *c, 
 	int min = strcmp(cfg->tls_min_version, "1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
 
 	if (ctx == NULL) {
-		*error_r = ssl_error("cannot create TLS context for", c->cert_file);
+		*error_r = ssl_error(cfg, c, "cannot create TLS context for", c->cert_file);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, min);
@@ -61,11 +63,11 @@ static SSL_CTX *load_one(const struct config *cfg, const struct config_cert *c, 
 			    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tern", 4);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1) {
-		*error_r = ssl_error("cannot load certificate", c->cert_file);
+		*error_r = ssl_error(cfg, c, "cannot load certificate", c->cert_file);
 	} else if (SSL_CTX_use_PrivateKey_file(ctx, c->key_file, SSL_FILETYPE_PEM) != 1) {
-		*error_r = ssl_error("cannot load key", c->key_file);
+		*error_r = ssl_error(cfg, c, "cannot load key", c->key_file);
 	} else if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = ssl_error("key does not match certificate", c->cert_file);
+		*error_r = ssl_error(cfg, c, "key does not match certificate", c->cert_file);
 	} else {
 		return ctx;
 	}

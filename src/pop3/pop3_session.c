@@ -164,7 +164,8 @@ static void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd
 {
 	conn_printf(s->conn, "+OK Capability list follows\r\n");
 	conn_printf(s->conn, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
-	if (s->state == POP3_STATE_AUTH && plaintext_ok(s))
+	/* RFC 2449 5, 6.2, 6.3: USER and SASL are announced in both states */
+	if (plaintext_ok(s))
 		conn_printf(s->conn, "USER\r\nSASL PLAIN\r\n");
 	if (s->state == POP3_STATE_AUTH && conn_can_tls(s->conn) && !s->conn->tls)
 		conn_printf(s->conn, "STLS\r\n");
@@ -563,6 +564,12 @@ void pop3_resume(struct pop3_session *s)
 {
 	if (s->state == POP3_STATE_CLOSING)
 		return;
+	if (s->srv->shutting_down) {
+		/* the shutdown came while a login check was in flight */
+		pop3_reply(s, false, "[SYS/TEMP] Server shutting down");
+		pop3_close(s, "shutdown");
+		return;
+	}
 	conn_pause(s->conn, false);
 	pop3_process_input(s);
 }
@@ -619,10 +626,16 @@ static void pop3_shutdown(struct server_session *ss)
 	struct pop3_session *s = (struct pop3_session *)ss;
 
 	/* A session without QUIT deletes nothing, so closing is safe. */
-	if (s->state != POP3_STATE_BUSY || s->streaming) {
+	if (s->conn->tls_pending) {
+		/* Mid-handshake nothing can be said, and the client may never
+		 * finish it: close now instead of waiting out the grace period. */
+		pop3_close(s, "shutdown");
+	} else if (s->state != POP3_STATE_BUSY || s->streaming) {
 		pop3_reply(s, false, "[SYS/TEMP] Server shutting down");
 		pop3_close(s, "shutdown");
 	}
+	/* Otherwise a login check or UPDATE is in flight: pop3_resume() or
+	 * update_done() ends the session. */
 }
 
 static void pop3_free(struct server_session *ss)

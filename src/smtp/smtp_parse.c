@@ -81,7 +81,7 @@ static int take_path(const char **p, const char *end, const char **start, const 
 	if (s < e && *s == '@') {
 		const char *colon = memchr(s, ':', (size_t)(e - s));
 
-		if (colon == NULL)
+		if (colon == NULL || colon + 1 == e)
 			return fail(err, 501, bad_status, "Syntax error: bad source route");
 		s = colon + 1;
 	}
@@ -148,7 +148,8 @@ int smtp_parse_mail(const char *args, size_t len, bool esmtp, struct smtp_mail_p
 	const char *s = args, *end = args + len, *a, *b, *error;
 
 	memset(p, 0, sizeof(*p));
-	if (!skip_keyword(&s, end, "FROM:"))
+	/* "MAIL FROM:" with nothing after it is not the null path "<>" */
+	if (!skip_keyword(&s, end, "FROM:") || s == end)
 		return fail(err, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
 	if (take_path(&s, end, &a, &b, err, "5.1.7") < 0)
 		return -1;

@@ -127,14 +127,16 @@ void smtp_transaction_reset(struct smtp_session *s)
 
 /* ---- commands ---------------------------------------------------------- */
 
-static void smtp_greet(struct smtp_session *s, const struct smtp_command *cmd, bool esmtp)
+/* Returns -1 after replying with the error. The state alone cannot tell:
+ * a session greeted before is still READY after a bad EHLO. */
+static int smtp_greet(struct smtp_session *s, const struct smtp_command *cmd, bool esmtp)
 {
 	struct smtp_reply_err err;
 
 	if (smtp_parse_helo(cmd->args, cmd->args_len, &err) < 0) {
 		smtp_reply_err(s, &err);
 		smtp_count_error(s);
-		return;
+		return -1;
 	}
 	smtp_transaction_reset(s);
 	memcpy(s->helo, cmd->args, cmd->args_len);
@@ -142,12 +144,12 @@ static void smtp_greet(struct smtp_session *s, const struct smtp_command *cmd, b
 	s->esmtp = esmtp;
 	smtp_enter_state(s, SMTP_STATE_READY);
 	log_info("session=%s %s=%s", s->ss.id, esmtp ? "ehlo" : "helo", s->helo);
+	return 0;
 }
 
 static void smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd)
 {
-	smtp_greet(s, cmd, false);
-	if (s->state == SMTP_STATE_READY)
+	if (smtp_greet(s, cmd, false) == 0)
 		smtp_reply(s, 250, NULL, "%s", s->srv->cfg->hostname);
 }
 
@@ -155,8 +157,7 @@ static void smtp_cmd_ehlo(struct smtp_session *s, const struct smtp_command *cmd
 {
 	const struct config *cfg = s->srv->cfg;
 
-	smtp_greet(s, cmd, true);
-	if (s->state != SMTP_STATE_READY)
+	if (smtp_greet(s, cmd, true) < 0)
 		return;
 	conn_printf(s->conn, "250-%s\r\n", cfg->hostname);
 	conn_printf(s->conn, "250-PIPELINING\r\n");
@@ -229,11 +230,36 @@ static void add_remote(struct smtp_session *s, const char *address)
 	s->remote[s->n_remote++] = xstrdup(address);
 }
 
-/* "<postmaster>" (RFC 5321 4.5.1) goes to postmaster at our hostname. */
+static void first_domain(void *ctx, const char *domain, int64_t accounts, int64_t aliases)
+{
+	char **first = ctx;
+
+	if (*first == NULL)
+		*first = xstrdup(domain);
+}
+
+/* RFC 5321 4.5.1: "<postmaster>" without a domain must be accepted. It
+ * goes to postmaster at the local domain that is our hostname or its
+ * nearest parent (mail.example.com -> example.com), else at the first
+ * local domain. */
 static void rcpt_canonical(struct smtp_session *s, struct buf *addr)
 {
-	if (strcmp(buf_cstr(addr), "postmaster") == 0)
-		buf_printf(addr, "@%s", s->srv->cfg->hostname);
+	const char *d = s->srv->cfg->hostname;
+	char *first = NULL;
+
+	if (strcmp(buf_cstr(addr), "postmaster") != 0)
+		return;
+	while (d != NULL && !store_domain_exists(s->srv->store, d)) {
+		d = strchr(d, '.');
+		if (d != NULL && strchr(++d, '.') == NULL)
+			d = NULL;	/* stop above the registered domain */
+	}
+	if (d == NULL) {
+		store_domain_list(s->srv->store, first_domain, &first);
+		d = first != NULL ? first : s->srv->cfg->hostname;
+	}
+	buf_printf(addr, "@%s", d);
+	free(first);
 }
 
 static void rcpt_accept(struct smtp_session *s, const char *address, struct store_expansion *exp)
@@ -521,7 +547,7 @@ static void smtp_content_end(struct smtp_session *s)
 			smtp_reply(s, 451, "4.3.0", "Error: cannot write the message to disk");
 		else
 			conn_printf(s->conn, "%s\r\n", smtp_data_error_reply(s->data.error));
-		log_info("session=%s queue=%s rejected reason=%s", s->ss.id, s->queue_id,
+		log_info("session=%s queue=%s rejected reason=\"%s\"", s->ss.id, s->queue_id,
 			 s->spool.write_errno ? "write_error" : smtp_data_error_reply(s->data.error) + 10);
 		s->srv->stats.messages_rejected++;
 		smtp_transaction_reset(s);
@@ -556,11 +582,16 @@ static void smtp_bdat_chunk_done(struct smtp_session *s)
 	if (s->bdat_failed) {
 		smtp_reply(s, s->bdat_started ? 554 : 503, "5.5.1", s->bdat_started ?
 			   "Error: transaction failed" : "Error: need valid MAIL and RCPT first");
-		if (s->bdat_last)
+		if (s->queue_id[0] == '\0') {
+			/* No transaction to fail, and no EHLO to skip: back to
+			 * where the chunk found the session. */
+			s->bdat_failed = false;
+			smtp_enter_state(s, s->helo[0] ? SMTP_STATE_READY : SMTP_STATE_GREETING);
+		} else if (s->bdat_last) {
 			smtp_transaction_reset(s);
-		else
-			smtp_enter_state(s, s->n_rcpt ? SMTP_STATE_RCPT :
-					 s->queue_id[0] ? SMTP_STATE_MAIL : SMTP_STATE_READY);
+		} else {
+			smtp_enter_state(s, s->n_rcpt ? SMTP_STATE_RCPT : SMTP_STATE_MAIL);
+		}
 		return;
 	}
 	if (s->bdat_last) {
@@ -611,6 +642,13 @@ static void smtp_process_input(struct smtp_session *s)
 	bool more = true;
 
 	while (more && !s->ss.released) {
+		if (s->shutdown_requested && (s->state & (SMTP_STATE_GREETING | SMTP_STATE_READY))) {
+			/* The transaction that held up the shutdown has ended,
+			 * delivered or rejected: start no other. */
+			smtp_reply(s, 421, "4.3.2", "%s Service shutting down", s->srv->cfg->hostname);
+			smtp_close(s, "shutdown");
+			break;
+		}
 		in = conn_input(s->conn);
 		if (s->state == SMTP_STATE_DATA)
 			more = smtp_read_data(s, in);

@@ -259,8 +259,8 @@ int store_alias_add(struct store *s, const char *source, const char *target)
 		return did < 0 ? -1 : store_fail(s, "domain %s does not exist", p.domain);
 	if (strchr(target, '@') == NULL || strlen(target) > ADDRESS_MAX)
 		return store_fail(s, "target '%s' is not an address of the form user@domain", target);
-	if (strcasecmp(source, target) == 0)
-		return store_fail(s, "an alias cannot point to itself");
+	/* source == target is allowed: with other targets it keeps a copy in
+	 * the account of that address (resolve.c). */
 	snprintf(did_text, sizeof(did_text), "%lld", (long long)did);
 	if (run_sql(s, "INSERT INTO aliases (domain_id, localpart, target) VALUES (?1, ?2, ?3)"
 		    " ON CONFLICT DO NOTHING", 3, did_text, p.local, target) < 0)

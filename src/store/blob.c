@@ -8,6 +8,7 @@
 #include "store/store_internal.h"
 #include "core/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,6 +40,26 @@ char *store_spool_path(const char *data_dir, const char *queue_id)
 
 	random_id(token, 8);
 	return xasprintf("%s/tmp/%s.%s", data_dir, queue_id, token);
+}
+
+int store_spool_sweep(const char *data_dir)
+{
+	char *dir = xasprintf("%s/tmp", data_dir);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				n++;
+		}
+		closedir(d);
+	}
+	free(dir);
+	return n;
 }
 
 /* mkdir that tolerates an existing directory and makes a new one durable. */

@@ -147,6 +147,9 @@ int store_blob_file_commit(const char *data_dir, const char *tmp_path,
 			   const uint8_t hash[STORE_HASH_LEN], char **file_r, char **error_r);
 /* Full path of a blob file name (allocated). */
 char *store_blob_file_path(const char *data_dir, const char *file);
+/* Removes spool files left in data_dir/tmp by a crash (none of them was
+ * acknowledged). Call at startup, before accepting. Returns the count. */
+int store_spool_sweep(const char *data_dir);
 /* A new unique spool path under data_dir/tmp (allocated). */
 char *store_spool_path(const char *data_dir, const char *queue_id);
 
