@@ -98,11 +98,17 @@ int64_t time_now(void)
 
 void random_id(char *out, size_t len)
 {
-	static const char alphabet[] = "0123456789bcdfghjklmnpqrstvwxyz";
+	/* 32 symbols, so 5 random bits pick one without bias; one getrandom
+	 * per id instead of one per character. */
+	static const char alphabet[] = "0123456789abcdfghjklmnpqrstvwxyz";
+	unsigned char bytes[64];
 	size_t i;
 
+	if (len > sizeof(bytes))
+		fatal("random_id: %zu characters asked, at most %zu", len, sizeof(bytes));
+	randombytes_buf(bytes, len);
 	for (i = 0; i < len; i++)
-		out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+		out[i] = alphabet[bytes[i] & 31];
 	out[len] = '\0';
 }
 

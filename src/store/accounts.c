@@ -191,8 +191,11 @@ int store_account_add(struct store *s, const char *address, const char *hash)
 		goto fail;
 	}
 	id = sqlite3_last_insert_rowid(s->db);
+	/* UIDVALIDITY (and so POP3 UIDLs) must never repeat, even for a user
+	 * removed and added again within one second: strictly increasing. */
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO mailboxes (account_id, name, uidvalidity)"
-			       " VALUES (?1, 'INBOX', unixepoch())", -1, &st, NULL) != SQLITE_OK) {
+			       " SELECT ?1, 'INBOX', max(unixepoch(), coalesce(max(uidvalidity), 0) + 1)"
+			       " FROM mailboxes", -1, &st, NULL) != SQLITE_OK) {
 		store_fail_db(s, "prepare");
 		goto fail;
 	}

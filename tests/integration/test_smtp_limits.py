@@ -53,7 +53,7 @@ def test_fourth_connection_from_one_ip_gets_421_470(fresh):
     r.close()
     for c in clients[1:]:
         c.close()
-    assert "reason=too_many_connections" in t.log()
+    assert "reason=max_connections_per_ip" in t.log()
 
 
 def test_connection_limit_is_per_ip(fresh):

@@ -112,6 +112,23 @@ static int user_version(const char *dir)
 	return v;
 }
 
+static int64_t sql_int(const char *dir, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/tern.db", dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 /* ---- layout, schema ----------------------------------------------------- */
 
 static void test_store_open_creates_layout(void **state)
@@ -1033,6 +1050,27 @@ static void test_store_account_remove_deletes_mail(void **state)
 	free(file);
 }
 
+static void test_store_uidvalidity_never_repeats(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = f->s;
+	struct store_message *msgs = NULL;
+	int64_t a, b, v1 = 0, v2 = 0;
+	size_t n;
+
+	two_accounts(s, &a, &b);
+	must(s, store_inbox_list(s, a, &v1, &msgs, &n), "list");
+	free(msgs);
+	/* an empty INBOX reports no uidvalidity: read it from the rows */
+	v1 = sql_int(f->dir, "SELECT uidvalidity FROM mailboxes WHERE account_id = 1");
+	must(s, store_account_remove(s, "alice@example.com"), "remove");
+	must(s, store_account_add(s, "alice@example.com", "$argon2id$x"), "add again");
+	v2 = sql_int(f->dir, "SELECT max(uidvalidity) FROM mailboxes");
+	/* within the same second, too: a POP3 UIDL must not repeat */
+	assert_true(v2 > v1);
+	assert_true(sql_int(f->dir, "SELECT count(DISTINCT uidvalidity) = count(*) FROM mailboxes") == 1);
+}
+
 static void test_store_spool_paths_are_unique(void **state)
 {
 	struct fixture *f = *state;
@@ -1065,6 +1103,7 @@ int main(void)
 		T(test_store_deliver_identical_file_twice),
 		T(test_store_inline_then_file_is_unused),
 		T(test_store_account_remove_deletes_mail),
+		T(test_store_uidvalidity_never_repeats),
 		T(test_store_spool_paths_are_unique),
 	};
 #undef T
