@@ -89,8 +89,7 @@ struct parse_state {
 	FILE *file;
 	int line;
 	char *error;		/* owned: first error */
-	bool seen[ARRAY_SIZE(key_defs)];
-	int lines[ARRAY_SIZE(key_defs)];	/* where each key was set */
+	int lines[ARRAY_SIZE(key_defs)];	/* where each key was set; 0: not yet */
 };
 
 static int set_error(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -280,9 +279,8 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
 		section_known = true;
 		if (strcmp(def->name, name) != 0)
 			continue;
-		if (st->seen[i] && def->type != KEY_CERT && def->type != KEY_CERT_KEY)
+		if (st->lines[i] > 0 && def->type != KEY_CERT && def->type != KEY_CERT_KEY)
 			return set_error(st, "%s is set twice in [%s]", name, section);
-		st->seen[i] = true;
 		st->lines[i] = st->line;
 		return set_value(st, def, value);
 	}

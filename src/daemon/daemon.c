@@ -138,7 +138,6 @@ static int bind_listeners(struct daemon *d)
 static int open_store(struct server *srv)
 {
 	char *error;
-
 	int swept;
 
 	srv->store = store_open(srv->data_dir, STORE_OPEN_CREATE, &error);
@@ -263,7 +262,15 @@ void daemon_shutdown(struct server *srv)
 		listener_free(&d->listeners[i]);
 	for (ss = srv->sessions; ss != NULL; ss = next) {
 		next = ss->next;
-		ss->shutdown(ss);
+		if (ss->conn->tls_pending) {
+			/* Mid-handshake (implicit TLS, STARTTLS, STLS) nothing
+			 * can be said and the client may never finish: close
+			 * now rather than wait out the grace period. */
+			log_info("session=%s disconnect reason=shutdown tls=pending", ss->id);
+			server_session_release(ss);
+		} else {
+			ss->shutdown(ss);
+		}
 	}
 	d->drain_timer = event_new(srv->base, -1, EV_PERSIST, drain_check, d);
 	event_add(d->drain_timer, &tv);

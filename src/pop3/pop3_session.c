@@ -626,11 +626,7 @@ static void pop3_shutdown(struct server_session *ss)
 	struct pop3_session *s = (struct pop3_session *)ss;
 
 	/* A session without QUIT deletes nothing, so closing is safe. */
-	if (s->conn->tls_pending) {
-		/* Mid-handshake nothing can be said, and the client may never
-		 * finish it: close now instead of waiting out the grace period. */
-		pop3_close(s, "shutdown");
-	} else if (s->state != POP3_STATE_BUSY || s->streaming) {
+	if (s->state != POP3_STATE_BUSY || s->streaming) {
 		pop3_reply(s, false, "[SYS/TEMP] Server shutting down");
 		pop3_close(s, "shutdown");
 	}

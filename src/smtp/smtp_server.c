@@ -85,6 +85,12 @@ static void smtp_close(struct smtp_session *s, const char *reason)
 	conn_close_after_write(s->conn);
 }
 
+static void smtp_close_for_shutdown(struct smtp_session *s)
+{
+	smtp_reply(s, 421, "4.3.2", "%s Service shutting down", s->srv->cfg->hostname);
+	smtp_close(s, "shutdown");
+}
+
 static void smtp_count_error(struct smtp_session *s)
 {
 	if (++s->bad_commands < s->srv->cfg->smtp_max_bad_commands)
@@ -642,11 +648,10 @@ static void smtp_process_input(struct smtp_session *s)
 	bool more = true;
 
 	while (more && !s->ss.released) {
-		if (s->shutdown_requested && (s->state & (SMTP_STATE_GREETING | SMTP_STATE_READY))) {
+		if (s->srv->shutting_down && (s->state & (SMTP_STATE_GREETING | SMTP_STATE_READY))) {
 			/* The transaction that held up the shutdown has ended,
 			 * delivered or rejected: start no other. */
-			smtp_reply(s, 421, "4.3.2", "%s Service shutting down", s->srv->cfg->hostname);
-			smtp_close(s, "shutdown");
+			smtp_close_for_shutdown(s);
 			break;
 		}
 		in = conn_input(s->conn);
@@ -661,13 +666,10 @@ static void smtp_process_input(struct smtp_session *s)
 	}
 }
 
+/* After a commit or a TLS handshake; during a shutdown the input loop
+ * says 421 instead of reading the next command. */
 void smtp_resume(struct smtp_session *s)
 {
-	if (s->shutdown_requested) {
-		smtp_reply(s, 421, "4.3.2", "%s Service shutting down", s->srv->cfg->hostname);
-		smtp_close(s, "shutdown");
-		return;
-	}
 	conn_pause(s->conn, false);
 	smtp_process_input(s);
 }
@@ -716,13 +718,10 @@ static void smtp_shutdown(struct server_session *ss)
 {
 	struct smtp_session *s = (struct smtp_session *)ss;
 
-	if (s->state & (SMTP_STATE_GREETING | SMTP_STATE_READY | SMTP_STATE_MAIL | SMTP_STATE_RCPT)) {
-		smtp_reply(s, 421, "4.3.2", "%s Service shutting down", s->srv->cfg->hostname);
-		smtp_close(s, "shutdown");
-	} else {
-		/* DATA, BDAT or a commit in flight: finish it first. */
-		s->shutdown_requested = true;
-	}
+	/* DATA, BDAT or a commit in flight: finish it first (the input loop
+	 * closes the session once it is back between transactions). */
+	if (s->state & SMTP_COMMAND_STATES)
+		smtp_close_for_shutdown(s);
 }
 
 static void smtp_free(struct server_session *ss)

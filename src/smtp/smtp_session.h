@@ -39,7 +39,6 @@ struct smtp_session {
 	char helo[256];
 	unsigned bad_commands;
 	bool discarding_line;		/* an overlong command is being skipped */
-	bool shutdown_requested;
 
 	/* the transaction */
 	char queue_id[16];

@@ -221,16 +221,27 @@ def populate(t):
     t.cli("alias", "add", "fwd@a.test", "someone@remote.test")
 
 
-@pytest.fixture(scope="module")
-def tern(base_dir, certs):
-    """A running ternd for a.test on 127.0.0.2 with users and aliases."""
-    t = Tern(base_dir, certs, extra={"server.plaintext_auth_loopback": "yes"})
+def check_sanitizers(t):
+    """Fails the test if the daemon's log holds an ASan/UBSan report."""
+    errors = t.sanitizer_errors()
+    assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
+
+
+def running(base_dir, certs, extra):
+    """Generator for module fixtures: a populated, started instance that is
+    stopped and checked for sanitizer reports afterwards."""
+    t = Tern(base_dir, certs, extra=extra)
     populate(t)
     t.start()
     yield t
     t.stop()
-    errors = t.sanitizer_errors()
-    assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
+    check_sanitizers(t)
+
+
+@pytest.fixture(scope="module")
+def tern(base_dir, certs):
+    """A running ternd for a.test on 127.0.0.2 with users and aliases."""
+    yield from running(base_dir, certs, {"server.plaintext_auth_loopback": "yes"})
 
 
 @pytest.fixture
@@ -248,8 +259,7 @@ def fresh(base_dir, certs):
     yield make
     for t in instances:
         t.stop()
-        errors = t.sanitizer_errors()
-        assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
+        check_sanitizers(t)
 
 
 class Raw:

@@ -211,14 +211,8 @@ def test_password_never_appears_in_log(tern):
 @pytest.fixture(scope="module")
 def strict(base_dir, certs):
     """A ternd that refuses passwords without TLS even from loopback."""
-    from conftest import Tern, populate
-    t = Tern(base_dir, certs, extra={"server.plaintext_auth_loopback": "no"})
-    populate(t)
-    t.start()
-    yield t
-    t.stop()
-    errors = t.sanitizer_errors()
-    assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
+    from conftest import running
+    yield from running(base_dir, certs, {"server.plaintext_auth_loopback": "no"})
 
 
 def test_strict_capa_has_no_user_or_sasl_but_stls(strict):

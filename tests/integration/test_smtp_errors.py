@@ -212,14 +212,8 @@ def test_size_over_limit_gets_552_534_at_mail(tern):
 @pytest.fixture(scope="module")
 def small(base_dir, certs):
     """An instance with a 1 MiB message size limit."""
-    from conftest import Tern, populate
-    t = Tern(base_dir, certs, extra={"smtp.max_message_size": "1M"})
-    populate(t)
-    t.start()
-    yield t
-    t.stop()
-    errors = t.sanitizer_errors()
-    assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
+    from conftest import running
+    yield from running(base_dir, certs, {"smtp.max_message_size": "1M"})
 
 
 def test_ehlo_advertises_configured_size(small):
