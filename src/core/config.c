@@ -30,6 +30,13 @@ enum key_type {
 	KEY_LISTEN,
 	KEY_CERT,
 	KEY_CERT_KEY,
+	KEY_CHOICE,	/* a string from a fixed list (key_def.service) */
+};
+
+enum { CHOICES_DELIVERY_TLS, CHOICES_RELAY_TLS };
+static const char *const choices[][4] = {
+	[CHOICES_DELIVERY_TLS] = { "opportunistic", "verify", "none", NULL },
+	[CHOICES_RELAY_TLS] = { "starttls", "implicit", "none", NULL },
 };
 
 struct key_def {
@@ -38,7 +45,7 @@ struct key_def {
 	enum key_type type;
 	size_t offset;
 	uint64_t min, max;
-	int service;		/* for KEY_LISTEN */
+	int service;		/* for KEY_LISTEN; the choices for KEY_CHOICE */
 };
 
 #define OFF(field) offsetof(struct config, field)
@@ -62,15 +69,40 @@ static const struct key_def key_defs[] = {
 	{ "smtp", "max_bad_commands", KEY_COUNT, OFF(smtp_max_bad_commands), 1, 10000, 0 },
 	{ "pop3", "timeout", KEY_DURATION, OFF(pop3_timeout), 1, 86400, 0 },
 	{ "pop3", "max_bad_commands", KEY_COUNT, OFF(pop3_max_bad_commands), 1, 10000, 0 },
+	{ "imap", "timeout", KEY_DURATION, OFF(imap_timeout), 60, 86400, 0 },
+	{ "imap", "max_bad_commands", KEY_COUNT, OFF(imap_max_bad_commands), 1, 10000, 0 },
+	{ "imap", "max_line_length", KEY_SIZE, OFF(imap_max_line_length), 8192, 16 * 1024 * 1024, 0 },
+	{ "queue", "retry_first", KEY_DURATION, OFF(queue_retry_first), 1, 86400, 0 },
+	{ "queue", "retry_max", KEY_DURATION, OFF(queue_retry_max), 1, 7 * 86400, 0 },
+	{ "queue", "lifetime", KEY_DURATION, OFF(queue_lifetime), 1, 90 * 86400, 0 },
+	{ "queue", "delay_warning", KEY_DURATION, OFF(queue_delay_warning), 0, 90 * 86400, 0 },
+	{ "queue", "max_connections", KEY_COUNT, OFF(queue_max_connections), 1, 10000, 0 },
+	{ "queue", "max_per_host", KEY_COUNT, OFF(queue_max_per_host), 1, 1000, 0 },
+	{ "delivery", "helo_name", KEY_STRING, OFF(delivery_helo_name), 0, 0, 0 },
+	{ "delivery", "tls", KEY_CHOICE, OFF(delivery_tls), 0, 0, CHOICES_DELIVERY_TLS },
+	{ "delivery", "connect_timeout", KEY_DURATION, OFF(delivery_connect_timeout), 1, 3600, 0 },
+	{ "relay", "host", KEY_STRING, OFF(relay_host), 0, 0, 0 },
+	{ "relay", "username", KEY_STRING, OFF(relay_username), 0, 0, 0 },
+	{ "relay", "password_file", KEY_STRING, OFF(relay_password_file), 0, 0, 0 },
+	{ "relay", "tls", KEY_CHOICE, OFF(relay_tls), 0, 0, CHOICES_RELAY_TLS },
+	{ "dns", "resolver", KEY_STRING, OFF(dns_resolver), 0, 0, 0 },
+	{ "dns", "trust_anchor", KEY_STRING, OFF(dns_trust_anchor), 0, 0, 0 },
+	{ "dns", "timeout", KEY_DURATION, OFF(dns_timeout), 1, 300, 0 },
 	{ "listen", "smtp", KEY_LISTEN, 0, 0, 0, SERVICE_SMTP },
 	{ "listen", "pop3", KEY_LISTEN, 0, 0, 0, SERVICE_POP3 },
 	{ "listen", "pop3s", KEY_LISTEN, 0, 0, 0, SERVICE_POP3S },
+	{ "listen", "submission", KEY_LISTEN, 0, 0, 0, SERVICE_SUBMISSION },
+	{ "listen", "submissions", KEY_LISTEN, 0, 0, 0, SERVICE_SUBMISSIONS },
+	{ "listen", "imap", KEY_LISTEN, 0, 0, 0, SERVICE_IMAP },
+	{ "listen", "imaps", KEY_LISTEN, 0, 0, 0, SERVICE_IMAPS },
 	{ "tls", "certificate", KEY_CERT, 0, 0, 0, 0 },
 	{ "tls", "key", KEY_CERT_KEY, 0, 0, 0, 0 },
 	{ "tls", "min_version", KEY_TLS_VERSION, OFF(tls_min_version), 0, 0, 0 },
 };
 
-static const char *const service_names[SERVICE_COUNT] = { "smtp", "pop3", "pop3s" };
+static const char *const service_names[SERVICE_COUNT] = {
+	"smtp", "pop3", "pop3s", "submission", "submissions", "imap", "imaps",
+};
 
 const char *service_name(enum service service)
 {
@@ -79,7 +111,8 @@ const char *service_name(enum service service)
 
 bool service_implicit_tls(enum service service)
 {
-	return service == SERVICE_POP3S;
+	return service == SERVICE_POP3S || service == SERVICE_SUBMISSIONS ||
+	       service == SERVICE_IMAPS;
 }
 
 struct parse_state {
@@ -217,6 +250,23 @@ static int set_cert(struct parse_state *st, enum key_type type, const char *valu
 	return 1;
 }
 
+static int set_choice(struct parse_state *st, const struct key_def *def, const char *value)
+{
+	const char *const *c = choices[def->service];
+	char **field = (char **)((char *)st->cfg + def->offset);
+	size_t i;
+
+	for (i = 0; c[i] != NULL; i++) {
+		if (!strcmp(c[i], value)) {
+			free(*field);
+			*field = xstrdup(value);
+			return 1;
+		}
+	}
+	return set_error(st, "%s must be %s, %s or %s, not '%s'", def->name, c[0], c[1],
+			 c[2], value);
+}
+
 static int set_value(struct parse_state *st, const struct key_def *def, const char *value)
 {
 	static const uint64_t size_mult[] = { 1024, 1024, 1024 * 1024, 1024 * 1024 * 1024 };
@@ -240,6 +290,8 @@ static int set_value(struct parse_state *st, const struct key_def *def, const ch
 		if (log_parse_level(value, (enum log_level *)(base + def->offset)) < 0)
 			return set_error(st, "log_level must be error, warn, info or debug");
 		return 1;
+	case KEY_CHOICE:
+		return set_choice(st, def, value);
 	case KEY_LISTEN:
 		return parse_listen(st, value, def->service);
 	case KEY_CERT:
@@ -364,6 +416,20 @@ static void config_set_defaults(struct config *cfg)
 	cfg->pop3_timeout = POP3_TIMEOUT_DEFAULT;
 	cfg->pop3_max_bad_commands = POP3_BAD_COMMANDS_MAX_DEFAULT;
 	cfg->tls_min_version = xstrdup("1.2");
+	cfg->imap_timeout = IMAP_TIMEOUT_DEFAULT;
+	cfg->imap_max_bad_commands = IMAP_BAD_COMMANDS_MAX_DEFAULT;
+	cfg->imap_max_line_length = IMAP_LINE_MAX_DEFAULT;
+	cfg->queue_retry_first = QUEUE_RETRY_FIRST_DEFAULT;
+	cfg->queue_retry_max = QUEUE_RETRY_MAX_DEFAULT;
+	cfg->queue_lifetime = QUEUE_LIFETIME_DEFAULT;
+	cfg->queue_delay_warning = QUEUE_DELAY_WARNING_DEFAULT;
+	cfg->queue_max_connections = QUEUE_CONNECTIONS_MAX_DEFAULT;
+	cfg->queue_max_per_host = QUEUE_PER_HOST_MAX_DEFAULT;
+	cfg->delivery_tls = xstrdup("opportunistic");
+	cfg->delivery_connect_timeout = SMTP_CONNECT_TIMEOUT_DEFAULT;
+	cfg->relay_tls = xstrdup("starttls");
+	cfg->dns_resolver = xstrdup("system");
+	cfg->dns_timeout = DNS_TIMEOUT_DEFAULT;
 }
 
 /* Cross-key checks once the whole file is read. */
@@ -397,6 +463,12 @@ static void config_check(struct parse_state *st)
 	}
 	if (st->error == NULL && cfg->control_socket == NULL)
 		cfg->control_socket = xasprintf("%s/control.sock", cfg->data_dir);
+	if (st->error == NULL && cfg->delivery_helo_name == NULL)
+		cfg->delivery_helo_name = xstrdup(cfg->hostname);
+	if (st->error == NULL && (cfg->relay_username != NULL) != (cfg->relay_password_file != NULL)) {
+		st->line = key_line(st, "relay", cfg->relay_username ? "username" : "password_file");
+		set_error(st, "[relay] username and password_file go together");
+	}
 }
 
 static struct config *config_parse(struct parse_state *st, char **error_r)
@@ -457,12 +529,12 @@ void config_free(struct config **cfgp)
 		free(cfg->certs[i].cert_file);
 		free(cfg->certs[i].key_file);
 	}
+	for (i = 0; i < ARRAY_SIZE(key_defs); i++) {
+		if (key_defs[i].type == KEY_STRING || key_defs[i].type == KEY_CHOICE ||
+		    key_defs[i].type == KEY_TLS_VERSION)
+			free(*(char **)((char *)cfg + key_defs[i].offset));
+	}
 	free(cfg->path);
-	free(cfg->hostname);
-	free(cfg->data_dir);
-	free(cfg->user);
-	free(cfg->control_socket);
-	free(cfg->tls_min_version);
 	free(cfg);
 	*cfgp = NULL;
 }

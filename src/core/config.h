@@ -20,12 +20,17 @@ enum service {
 	SERVICE_SMTP,
 	SERVICE_POP3,
 	SERVICE_POP3S,
+	SERVICE_SUBMISSION,	/* 587, STARTTLS before AUTH (RFC 6409) */
+	SERVICE_SUBMISSIONS,	/* 465, implicit TLS (RFC 8314) */
+	SERVICE_IMAP,
+	SERVICE_IMAPS,
 	SERVICE_COUNT
 };
 
 /* Name of a service as used in [listen] and in logs ("smtp", "pop3s"). */
 const char *service_name(enum service service);
-/* True for services that start TLS at connect time (pop3s). */
+/* True for services that start TLS at connect time (pop3s, imaps,
+ * submissions). */
 bool service_implicit_tls(enum service service);
 
 struct config_listener {
@@ -65,6 +70,30 @@ struct config {
 	/* [pop3] */
 	uint64_t pop3_timeout;
 	uint64_t pop3_max_bad_commands;
+	/* [imap] */
+	uint64_t imap_timeout;
+	uint64_t imap_max_bad_commands;
+	uint64_t imap_max_line_length;
+	/* [queue] */
+	uint64_t queue_retry_first;	/* first retry after a temporary failure */
+	uint64_t queue_retry_max;	/* the doubling interval stops growing here */
+	uint64_t queue_lifetime;	/* then bounce */
+	uint64_t queue_delay_warning;	/* 0: never warn */
+	uint64_t queue_max_connections;	/* outbound, in total */
+	uint64_t queue_max_per_host;	/* outbound, per destination host */
+	/* [delivery]: the SMTP client */
+	char *delivery_helo_name;	/* owned; default: hostname */
+	char *delivery_tls;		/* owned: "opportunistic", "verify", "none" */
+	uint64_t delivery_connect_timeout;
+	/* [relay]: optional smarthost */
+	char *relay_host;		/* owned: "host" or "host:port", or NULL */
+	char *relay_username;		/* owned, or NULL */
+	char *relay_password_file;	/* owned, or NULL */
+	char *relay_tls;		/* owned: "starttls", "implicit", "none" */
+	/* [dns] */
+	char *dns_resolver;		/* owned: "system" or "IP[@port] ..." */
+	char *dns_trust_anchor;		/* owned, or NULL: no DNSSEC validation */
+	uint64_t dns_timeout;
 	/* [listen] */
 	struct config_listener listeners[CONFIG_MAX_LISTENERS];
 	unsigned n_listeners;

@@ -38,6 +38,30 @@
 #define POP3_BAD_COMMANDS_MAX_DEFAULT 20
 #define POP3_AUTH_FAILURES_MAX 3
 
+/* RFC 9051 5.4: the inactivity autologout timer must be at least 30
+ * minutes (IDLE clients re-issue IDLE every 29). */
+#define IMAP_TIMEOUT_DEFAULT 1800
+#define IMAP_BAD_COMMANDS_MAX_DEFAULT 20
+/* RFC 7162 3.2.8 asks clients to keep command lines under 8192 octets and
+ * servers to accept at least that; long UID sets from syncing clients go
+ * beyond, so allow more. */
+#define IMAP_LINE_MAX_DEFAULT (64 * 1024)
+#define IMAP_AUTH_FAILURES_MAX 3
+
+/* Outbound queue, Postfix-like defaults: first retry after 5 minutes,
+ * doubling up to 4 hours between attempts, bounce after 5 days, warn the
+ * sender after 4 hours. */
+#define QUEUE_RETRY_FIRST_DEFAULT 300
+#define QUEUE_RETRY_MAX_DEFAULT (4 * 3600)
+#define QUEUE_LIFETIME_DEFAULT (5 * 86400)
+#define QUEUE_DELAY_WARNING_DEFAULT (4 * 3600)
+#define QUEUE_CONNECTIONS_MAX_DEFAULT 50
+#define QUEUE_PER_HOST_MAX_DEFAULT 10
+/* RFC 5321 4.5.3.2 suggests 5 minutes for the greeting; a connect that
+ * takes a minute is as good as dead. */
+#define SMTP_CONNECT_TIMEOUT_DEFAULT 60
+#define DNS_TIMEOUT_DEFAULT 10
+
 #define CONN_PER_IP_MAX_DEFAULT 20
 #define CONN_TOTAL_MAX_DEFAULT 2000
 /* Output queued for a client beyond this stops reading its input until the

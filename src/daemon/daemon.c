@@ -101,12 +101,16 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 	}
 	switch (service) {
 	case SERVICE_SMTP:
+	case SERVICE_SUBMISSION:
+	case SERVICE_SUBMISSIONS:
 		smtp_session_start(srv, conn);
 		break;
 	case SERVICE_POP3:
 	case SERVICE_POP3S:
 		pop3_session_start(srv, conn);
 		break;
+	case SERVICE_IMAP:
+	case SERVICE_IMAPS:
 	case SERVICE_COUNT:
 		conn_free(&conn);
 		break;

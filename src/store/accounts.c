@@ -192,10 +192,15 @@ int store_account_add(struct store *s, const char *address, const char *hash)
 	}
 	id = sqlite3_last_insert_rowid(s->db);
 	/* UIDVALIDITY (and so POP3 UIDLs) must never repeat, even for a user
-	 * removed and added again within one second: strictly increasing. */
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO mailboxes (account_id, name, uidvalidity)"
-			       " SELECT ?1, 'INBOX', max(unixepoch(), coalesce(max(uidvalidity), 0) + 1)"
-			       " FROM mailboxes", -1, &st, NULL) != SQLITE_OK) {
+	 * removed and added again within one second: strictly increasing.
+	 * The special-use mailboxes (RFC 6154) are what clients look for. */
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO mailboxes (account_id, name, uidvalidity,"
+			       " special_use) SELECT ?1, v.column1, (SELECT max(unixepoch(),"
+			       " coalesce(max(uidvalidity), 0) + 1) FROM mailboxes), v.column2"
+			       " FROM (VALUES ('INBOX', NULL), ('Drafts', '\\Drafts'),"
+			       " ('Sent', '\\Sent'), ('Trash', '\\Trash'), ('Junk', '\\Junk'),"
+			       " ('Archive', '\\Archive')) v",
+			       -1, &st, NULL) != SQLITE_OK) {
 		store_fail_db(s, "prepare");
 		goto fail;
 	}

@@ -67,6 +67,52 @@ static const char *const migrations[] = {
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  last_error TEXT);"
 	"CREATE INDEX queue_next ON queue(next_attempt);",
+
+	/* 1 -> 2: IMAP (issue 3) and the outbound queue (issue 4).
+	 * IMAP metadata depends only on the contents, so it lives with the
+	 * blob and is computed once for every recipient; NULL envelope means
+	 * "not computed yet" (blobs of schema 1), filled in on first use. */
+	"ALTER TABLE accounts ADD COLUMN quota INTEGER NOT NULL DEFAULT 0;" /* bytes; 0: none */
+	"ALTER TABLE mailboxes ADD COLUMN special_use TEXT;"	/* '\\Sent', ... */
+	"ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;"
+	/* keywords ever used in the mailbox, space-separated; a message's
+	 * keywords are a bit mask over that list (bit i = i-th word) */
+	"ALTER TABLE mailboxes ADD COLUMN keywords TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE messages ADD COLUMN keywords INTEGER NOT NULL DEFAULT 0;"
+	/* RFC 3501 2.3.2 \\Recent: UIDs above this are recent for the next
+	 * session that selects the mailbox, which then raises it */
+	"ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
+	"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
+	" SELECT a.id, v.column1, (SELECT coalesce(max(uidvalidity), 0) + 1 FROM mailboxes),"
+	" v.column2 FROM accounts a, (VALUES ('Drafts', '\\Drafts'), ('Sent', '\\Sent'),"
+	" ('Trash', '\\Trash'), ('Junk', '\\Junk'), ('Archive', '\\Archive')) v"
+	" WHERE NOT EXISTS (SELECT 1 FROM mailboxes m WHERE m.account_id = a.id"
+	" AND m.name = v.column1);"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	"ALTER TABLE blobs ADD COLUMN envelope TEXT;"
+	"ALTER TABLE blobs ADD COLUMN bodystructure TEXT;"
+	"ALTER TABLE blobs ADD COLUMN body TEXT;"		/* non-extensible BODY */
+	"ALTER TABLE blobs ADD COLUMN sent_date INTEGER;"	/* Date: header, or NULL */
+	"ALTER TABLE blobs ADD COLUMN base_subject TEXT;"	/* RFC 5256 2.1 */
+	"ALTER TABLE blobs ADD COLUMN sort_from TEXT;"
+	"ALTER TABLE blobs ADD COLUMN sort_to TEXT;"
+	"ALTER TABLE blobs ADD COLUMN sort_cc TEXT;"
+	"ALTER TABLE blobs ADD COLUMN message_id TEXT;"
+	"ALTER TABLE blobs ADD COLUMN thread_refs TEXT;"	/* References/In-Reply-To ids */
+	/* rowid = blobs.id; trigram gives IMAP's substring semantics */
+	"CREATE VIRTUAL TABLE blob_text USING fts5(headers, body, tokenize = 'trigram');"
+	/* RFC 7162 3.2.5.2 / QRESYNC VANISHED: UIDs expunged and when */
+	"CREATE TABLE expunged ("
+	"  mailbox_id INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+	"ALTER TABLE queue ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE queue ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE queue ADD COLUMN last_attempt INTEGER;"
+	"ALTER TABLE queue ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE queue ADD COLUMN account_id INTEGER;"	/* submitting account */
+	"CREATE INDEX queue_qid ON queue(queue_id);",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -97,9 +97,9 @@ def test_unknown_key_is_refused_with_line(cfgdir, certs):
 
 
 def test_unknown_key_in_listen_is_refused_with_line(cfgdir, certs):
-    lines = with_line(good_config(cfgdir, certs), "listen", "imap = 127.0.0.2:1143 " + MARK)
+    lines = with_line(good_config(cfgdir, certs), "listen", "gopher = 127.0.0.2:1143 " + MARK)
     path, line = write(cfgdir, lines)
-    assert_refused(path, line, "unknown key 'imap'")
+    assert_refused(path, line, "unknown key 'gopher'")
 
 
 def test_unknown_section_is_refused_with_line(cfgdir, certs):
