@@ -196,10 +196,10 @@ int store_account_add(struct store *s, const char *address, const char *hash)
 	 * The special-use mailboxes (RFC 6154) are what clients look for. */
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO mailboxes (account_id, name, uidvalidity,"
 			       " special_use) SELECT ?1, v.column1, (SELECT max(unixepoch(),"
-			       " coalesce(max(uidvalidity), 0) + 1) FROM mailboxes), v.column2"
-			       " FROM (VALUES ('INBOX', NULL), ('Drafts', '\\Drafts'),"
-			       " ('Sent', '\\Sent'), ('Trash', '\\Trash'), ('Junk', '\\Junk'),"
-			       " ('Archive', '\\Archive')) v",
+			       " coalesce(max(uidvalidity), 0) + 1) FROM mailboxes) + v.column3,"
+			       " v.column2 FROM (VALUES ('INBOX', NULL, 0), ('Drafts', '\\Drafts', 1),"
+			       " ('Sent', '\\Sent', 2), ('Trash', '\\Trash', 3),"
+			       " ('Junk', '\\Junk', 4), ('Archive', '\\Archive', 5)) v",
 			       -1, &st, NULL) != SQLITE_OK) {
 		store_fail_db(s, "prepare");
 		goto fail;
@@ -226,6 +226,23 @@ int store_account_set_password(struct store *s, const char *address, const char 
 		return -1;
 	n = run_sql(s, "UPDATE accounts SET password = ?3 WHERE localpart = ?2 AND domain_id ="
 		    " (SELECT id FROM domains WHERE name = ?1)", 3, p.domain, p.local, hash);
+	if (n == 0)
+		return store_fail(s, "user %s does not exist", address);
+	return n < 0 ? -1 : 0;
+}
+
+int store_quota_set(struct store *s, const char *address, uint64_t limit)
+{
+	struct addr_parts p;
+	char value[32];
+	int n;
+
+	if (split_address(s, address, &p) < 0)
+		return -1;
+	snprintf(value, sizeof(value), "%llu", (unsigned long long)limit);
+	n = run_sql(s, "UPDATE accounts SET quota = CAST(?3 AS INTEGER) WHERE localpart = ?2 AND"
+		    " domain_id = (SELECT id FROM domains WHERE name = ?1)", 3, p.domain, p.local,
+		    value);
 	if (n == 0)
 		return store_fail(s, "user %s does not exist", address);
 	return n < 0 ? -1 : 0;

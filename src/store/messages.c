@@ -10,11 +10,47 @@
 #include <string.h>
 #include <unistd.h>
 
+static void bind_text_or_null(sqlite3_stmt *st, int col, const char *text)
+{
+	if (text != NULL)
+		sqlite3_bind_text(st, col, text, -1, SQLITE_STATIC);
+}
+
+int store_blob_meta_set(struct store *s, int64_t blob_id, const struct store_blob_meta *m)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_META_SET);
+
+	sqlite3_bind_int64(st, 1, blob_id);
+	bind_text_or_null(st, 2, m->envelope ? m->envelope : "NIL");
+	bind_text_or_null(st, 3, m->bodystructure);
+	bind_text_or_null(st, 4, m->body);
+	if (m->sent_date >= 0)
+		sqlite3_bind_int64(st, 5, m->sent_date);
+	bind_text_or_null(st, 6, m->base_subject);
+	bind_text_or_null(st, 7, m->sort_from);
+	bind_text_or_null(st, 8, m->sort_to);
+	bind_text_or_null(st, 9, m->sort_cc);
+	bind_text_or_null(st, 10, m->message_id);
+	bind_text_or_null(st, 11, m->thread_refs);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail_db(s, "blob metadata");
+	st = store_stmt(s, STMT_BLOB_TEXT_INSERT);
+	sqlite3_bind_int64(st, 1, blob_id);
+	sqlite3_bind_text(st, 2, m->text_headers ? m->text_headers : "",
+			  (int)m->text_headers_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->text_body ? m->text_body : "", (int)m->text_body_len,
+			  SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail_db(s, "blob text index");
+	return 0;
+}
+
 /* Inserts the blob or adds refs to an identical one; returns its id. */
 static int64_t blob_upsert(struct store *s, struct store_blob *b, int64_t refs)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_UPSERT);
 	const char *file;
+	bool needs_meta;
 	int64_t id;
 
 	sqlite3_bind_blob(st, 1, b->hash, STORE_HASH_LEN, SQLITE_STATIC);
@@ -29,37 +65,101 @@ static int64_t blob_upsert(struct store *s, struct store_blob *b, int64_t refs)
 	id = sqlite3_column_int64(st, 0);
 	file = (const char *)sqlite3_column_text(st, 1);
 	b->file_unused_r = b->file != NULL && (file == NULL || strcmp(file, b->file) != 0);
+	needs_meta = sqlite3_column_int(st, 2) != 0;
 	sqlite3_reset(st);
+	if (needs_meta && b->meta != NULL && store_blob_meta_set(s, id, b->meta) < 0)
+		return -1;
 	return id;
+}
+
+int store_mailbox_next_uids(struct store *s, int64_t mailbox_id, uint32_t n, uint32_t *first_r,
+			    uint64_t *modseq_r)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_MAILBOX_NEXT_UID);
+
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, n);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_fail(s, "mailbox %lld does not exist", (long long)mailbox_id);
+	*first_r = (uint32_t)sqlite3_column_int64(st, 1);
+	*modseq_r = (uint64_t)sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	/* RFC 9051 2.3.1.1: UIDs are 32-bit; running out needs a new
+	 * UIDVALIDITY, which we refuse to do silently */
+	if ((uint64_t)*first_r + n > UINT32_MAX)
+		return store_fail(s, "mailbox %lld has run out of UIDs", (long long)mailbox_id);
+	return 0;
+}
+
+int store_mailbox_bump(struct store *s, int64_t mailbox_id, uint64_t *modseq_r)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_MAILBOX_BUMP);
+
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_fail(s, "mailbox %lld does not exist", (long long)mailbox_id);
+	*modseq_r = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int store_expunged_add(struct store *s, int64_t mailbox_id, uint32_t uid, uint64_t modseq)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_EXPUNGED_INSERT);
+
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, (int64_t)modseq);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail_db(s, "expunged insert");
+	return 0;
+}
+
+static int insert_message(struct store *s, struct store_delivery *d, int64_t blob_id,
+			  struct store_delivery_rcpt *r, int64_t mailbox_id, uint32_t uid,
+			  uint64_t modseq)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_MESSAGE_INSERT);
+
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, blob_id);
+	sqlite3_bind_blob(st, 4, r->prefix ? r->prefix : "", (int)r->prefix_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)(r->prefix_len + d->blob.size));
+	sqlite3_bind_int64(st, 6, d->received);
+	sqlite3_bind_int64(st, 7, (int64_t)modseq);
+	sqlite3_bind_text(st, 8, d->queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, r->flags & STORE_FLAGS_ALL);
+	sqlite3_bind_int64(st, 10, (int64_t)r->keywords);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail_db(s, "message insert");
+	r->uid_r = uid;
+	r->mailbox_id_r = mailbox_id;
+	return 0;
 }
 
 static int deliver_local(struct store *s, struct store_delivery *d, int64_t blob_id,
 			 struct store_delivery_rcpt *r)
 {
-	sqlite3_stmt *st = store_stmt(s, STMT_INBOX_NEXT_UID);
-	int64_t mailbox_id, uid, modseq;
+	sqlite3_stmt *st;
+	int64_t mailbox_id;
+	uint32_t uid;
+	uint64_t modseq;
 
+	if (r->mailbox_id != 0) {
+		if (store_mailbox_next_uids(s, r->mailbox_id, 1, &uid, &modseq) < 0)
+			return -1;
+		return insert_message(s, d, blob_id, r, r->mailbox_id, uid, modseq);
+	}
+	st = store_stmt(s, STMT_INBOX_NEXT_UID);
 	sqlite3_bind_int64(st, 1, r->account_id);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return store_fail(s, "account %lld has no INBOX", (long long)r->account_id);
 	mailbox_id = sqlite3_column_int64(st, 0);
-	uid = sqlite3_column_int64(st, 1);
-	modseq = sqlite3_column_int64(st, 2);
+	uid = (uint32_t)sqlite3_column_int64(st, 1);
+	modseq = (uint64_t)sqlite3_column_int64(st, 2);
 	sqlite3_reset(st);
-
-	st = store_stmt(s, STMT_MESSAGE_INSERT);
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, blob_id);
-	sqlite3_bind_blob(st, 4, r->prefix, (int)r->prefix_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)(r->prefix_len + d->blob.size));
-	sqlite3_bind_int64(st, 6, d->received);
-	sqlite3_bind_int64(st, 7, modseq);
-	sqlite3_bind_text(st, 8, d->queue_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail_db(s, "message insert");
-	r->uid_r = (uint32_t)uid;
-	return 0;
+	return insert_message(s, d, blob_id, r, mailbox_id, uid, modseq);
 }
 
 static int deliver_remote(struct store *s, struct store_delivery *d, int64_t blob_id,
@@ -168,9 +268,7 @@ void store_message_body_free(struct store_message_body *body)
 	memset(body, 0, sizeof(*body));
 }
 
-/* Drops one reference to blob_id; queues its file for unlinking when no
- * reference is left. */
-static int blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t *n_unlink_r)
+int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t *n_unlink_r)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_UNREF);
 	const char *file;
@@ -192,6 +290,10 @@ static int blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t
 	sqlite3_bind_int64(st, 1, blob_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "blob delete");
+	st = store_stmt(s, STMT_BLOB_TEXT_DELETE);
+	sqlite3_bind_int64(st, 1, blob_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail_db(s, "blob text delete");
 	return 0;
 }
 
@@ -199,7 +301,9 @@ int store_messages_delete(struct store *s, int64_t account_id, const int64_t *id
 			  char ***unlink_r, size_t *n_unlink_r)
 {
 	sqlite3_stmt *st;
-	int64_t blob_id;
+	int64_t blob_id, mailbox_id, last_mailbox = 0;
+	uint64_t modseq = 0;
+	uint32_t uid;
 	size_t i;
 	int rc;
 
@@ -213,8 +317,14 @@ int store_messages_delete(struct store *s, int64_t account_id, const int64_t *id
 		if (rc != SQLITE_ROW)
 			return store_fail_db(s, "message delete");
 		blob_id = sqlite3_column_int64(st, 0);
+		mailbox_id = sqlite3_column_int64(st, 1);
+		uid = (uint32_t)sqlite3_column_int64(st, 2);
 		sqlite3_reset(st);
-		if (blob_unref(s, blob_id, unlink_r, n_unlink_r) < 0)
+		if (mailbox_id != last_mailbox && store_mailbox_bump(s, mailbox_id, &modseq) < 0)
+			return -1;
+		last_mailbox = mailbox_id;
+		if (store_expunged_add(s, mailbox_id, uid, modseq) < 0 ||
+		    store_blob_unref(s, blob_id, unlink_r, n_unlink_r) < 0)
 			return -1;
 	}
 	return 0;
@@ -247,6 +357,8 @@ static int delete_all_messages(struct store *s, int64_t account_id, char ***unli
 static int delete_account_rows(struct store *s, int64_t id)
 {
 	static const char *const sql[] = {
+		"DELETE FROM expunged WHERE mailbox_id IN"
+		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
 		"DELETE FROM mailboxes WHERE account_id = ?1",
 		"DELETE FROM accounts WHERE id = ?1",
 	};

@@ -83,7 +83,8 @@ static const char *const migrations[] = {
 	 * session that selects the mailbox, which then raises it */
 	"ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
 	"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
-	" SELECT a.id, v.column1, (SELECT coalesce(max(uidvalidity), 0) + 1 FROM mailboxes),"
+	" SELECT a.id, v.column1, (SELECT coalesce(max(uidvalidity), 0) FROM mailboxes)"
+	" + row_number() OVER (),"
 	" v.column2 FROM accounts a, (VALUES ('Drafts', '\\Drafts'), ('Sent', '\\Sent'),"
 	" ('Trash', '\\Trash'), ('Junk', '\\Junk'), ('Archive', '\\Archive')) v"
 	" WHERE NOT EXISTS (SELECT 1 FROM mailboxes m WHERE m.account_id = a.id"

@@ -22,12 +22,29 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ALIAS_TARGETS] = "SELECT target FROM aliases WHERE domain_id = ?1 AND localpart = ?2 "
 		"ORDER BY id",
 	[STMT_BLOB_UPSERT] = "INSERT INTO blobs (hash, size, refs, data, file) VALUES (?1, ?2, ?3, ?4, ?5) "
-		"ON CONFLICT (hash) DO UPDATE SET refs = refs + excluded.refs RETURNING id, file",
+		"ON CONFLICT (hash) DO UPDATE SET refs = refs + excluded.refs "
+		"RETURNING id, file, envelope IS NULL",
+	[STMT_BLOB_META_SET] = "UPDATE blobs SET envelope = ?2, bodystructure = ?3, body = ?4, "
+		"sent_date = ?5, base_subject = ?6, sort_from = ?7, sort_to = ?8, sort_cc = ?9, "
+		"message_id = ?10, thread_refs = ?11 WHERE id = ?1",
+	[STMT_BLOB_TEXT_INSERT] = "INSERT OR REPLACE INTO blob_text (rowid, headers, body) "
+		"VALUES (?1, ?2, ?3)",
+	[STMT_BLOB_TEXT_DELETE] = "DELETE FROM blob_text WHERE rowid = ?1",
+	[STMT_MAILBOX_NEXT_UID] = "UPDATE mailboxes SET uidnext = uidnext + ?2, "
+		"highestmodseq = highestmodseq + 1 WHERE id = ?1 "
+		"RETURNING id, uidnext - ?2, highestmodseq",
+	[STMT_MAILBOX_BUMP] = "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
+		"WHERE id = ?1 RETURNING highestmodseq",
+	[STMT_BLOB_META_GET] = "SELECT envelope, bodystructure, body, sent_date, base_subject, "
+		"sort_from, sort_to, sort_cc, message_id, thread_refs FROM blobs WHERE id = ?1",
+	[STMT_EXPUNGED_INSERT] = "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) "
+		"VALUES (?1, ?2, ?3)",
 	[STMT_INBOX_NEXT_UID] = "UPDATE mailboxes SET uidnext = uidnext + 1, "
 		"highestmodseq = highestmodseq + 1 WHERE account_id = ?1 AND name = 'INBOX' "
 		"RETURNING id, uidnext - 1, highestmodseq",
 	[STMT_MESSAGE_INSERT] = "INSERT INTO messages (mailbox_id, uid, blob_id, prefix, size, "
-		"received, modseq, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		"received, modseq, queue_id, flags, keywords) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[STMT_QUEUE_INSERT] = "INSERT INTO queue (queue_id, blob_id, sender, recipient, created, "
 		"next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
 	[STMT_INBOX_LIST] = "SELECT m.id, m.uid, m.size, mb.uidvalidity FROM mailboxes mb "
@@ -36,7 +53,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MESSAGE_BODY] = "SELECT m.prefix, b.data, b.file FROM messages m "
 		"JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?1",
 	[STMT_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ?1 AND mailbox_id IN "
-		"(SELECT id FROM mailboxes WHERE account_id = ?2) RETURNING blob_id",
+		"(SELECT id FROM mailboxes WHERE account_id = ?2) RETURNING blob_id, mailbox_id, uid",
 	[STMT_BLOB_UNREF] = "UPDATE blobs SET refs = refs - 1 WHERE id = ?1 RETURNING refs, file",
 	[STMT_BLOB_DELETE_UNUSED] = "DELETE FROM blobs WHERE id = ?1 AND refs <= 0",
 };
@@ -91,6 +108,19 @@ int store_exec(struct store *s, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+int store_exec_id(struct store *s, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_fail_db(s, "prepare");
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "update");
 }
 
 int store_begin(struct store *s) { return store_exec(s, "BEGIN IMMEDIATE"); }

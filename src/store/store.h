@@ -107,6 +107,23 @@ enum store_rcpt_status store_resolve(struct store *s, const char *address,
 void store_expansion_free(struct store_expansion *exp);
 
 /* ---- messages ---------------------------------------------------------- */
+/* What IMAP needs of a message's contents, computed once when its blob is
+ * stored (mail/mime.h makes it). All strings borrowed; NULL when absent. */
+struct store_blob_meta {
+	const char *envelope;		/* IMAP ENVELOPE, ready to send */
+	const char *bodystructure;	/* IMAP BODYSTRUCTURE */
+	const char *body;		/* IMAP BODY (non-extensible) */
+	int64_t sent_date;		/* Date: header; -1 when absent or bad */
+	const char *base_subject;	/* RFC 5256 2.1 */
+	const char *sort_from, *sort_to, *sort_cc;	/* RFC 5256 addr-mailbox */
+	const char *message_id;
+	const char *thread_refs;	/* ids from References/In-Reply-To */
+	const char *text_headers;	/* decoded header text for search */
+	size_t text_headers_len;
+	const char *text_body;		/* decoded body text for search */
+	size_t text_body_len;
+};
+
 struct store_blob {
 	uint8_t hash[STORE_HASH_LEN];
 	uint64_t size;
@@ -115,13 +132,18 @@ struct store_blob {
 				   data_dir/blobs/, made durable already */
 	bool file_unused_r;	/* out: an identical blob existed, so file is
 				   not referenced and should be unlinked */
+	const struct store_blob_meta *meta;	/* borrowed, or NULL */
 };
 
 struct store_delivery_rcpt {
 	int64_t account_id;
+	int64_t mailbox_id;	/* 0: the account's INBOX */
+	uint32_t flags;		/* STORE_FLAG_* (APPEND) */
+	uint64_t keywords;	/* mask over the mailbox's keywords (APPEND) */
 	const char *prefix;	/* borrowed: per-recipient header lines */
 	size_t prefix_len;
-	uint32_t uid_r;		/* out: UID given in INBOX */
+	uint32_t uid_r;		/* out: UID given in the mailbox */
+	int64_t mailbox_id_r;	/* out: the mailbox it went into */
 };
 
 struct store_delivery {
@@ -177,9 +199,142 @@ void store_message_body_free(struct store_message_body *body);
 
 /* Deletes messages (all must belong to account_id) and drops blob
  * references; blob files that lose their last reference are appended to
- * *unlink_r (allocated paths) to be removed after the commit. */
+ * *unlink_r (allocated paths) to be removed after the commit. Each
+ * mailbox touched gets a new MODSEQ and the UIDs are recorded as expunged
+ * (IMAP sessions and QRESYNC learn of them). */
 int store_messages_delete(struct store *s, int64_t account_id, const int64_t *ids, size_t n,
 			  char ***unlink_r, size_t *n_unlink_r);
+
+/* ---- mailboxes (IMAP) ----------------------------------------------------
+ * Names are UTF-8 with '/' as the hierarchy delimiter; "INBOX" is always
+ * spelled so. Callers check the name's syntax; the store checks existence. */
+#define STORE_FLAG_SEEN		(1u << 0)
+#define STORE_FLAG_ANSWERED	(1u << 1)
+#define STORE_FLAG_FLAGGED	(1u << 2)
+#define STORE_FLAG_DELETED	(1u << 3)
+#define STORE_FLAG_DRAFT	(1u << 4)
+#define STORE_FLAGS_ALL		0x1fu
+/* A message's keywords are a 64-bit mask over its mailbox's list. */
+#define STORE_KEYWORDS_MAX	64
+
+struct store_mailbox {
+	int64_t id;
+	char *name;		/* owned */
+	char *special_use;	/* owned: "\Sent" etc., or NULL */
+	char *keywords;		/* owned: space-separated, in bit order */
+	bool subscribed;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint32_t recent_uid;	/* UIDs above it are \Recent for the next SELECT */
+};
+void store_mailbox_deinit(struct store_mailbox *mb);
+
+typedef void store_mailbox_fn(void *ctx, const struct store_mailbox *mb);
+/* Calls fn for each of the account's mailboxes, ordered by name. */
+int store_mailbox_list(struct store *s, int64_t account_id, store_mailbox_fn *fn, void *ctx);
+/* Returns 1 and fills mb_r (deinit it), 0 if there is none, -1 on error.
+ * "INBOX" matches case-insensitively (RFC 9051 5.1). */
+int store_mailbox_get(struct store *s, int64_t account_id, const char *name,
+		      struct store_mailbox *mb_r);
+/* Creates name (and the missing parents of a/b/c, RFC 9051 6.3.4).
+ * Fails with a message when it exists. */
+int store_mailbox_create(struct store *s, int64_t account_id, const char *name,
+			 const char *special_use, int64_t *id_r);
+/* Deletes the mailbox and its messages (not its children, RFC 9051
+ * 6.3.5); INBOX cannot be deleted. Blob files to unlink as for
+ * store_messages_delete. */
+int store_mailbox_delete(struct store *s, int64_t account_id, const char *name,
+			 char ***unlink_r, size_t *n_unlink_r);
+/* Renames from and its children. Renaming INBOX moves its messages to a
+ * new mailbox `to` and leaves INBOX empty (RFC 9051 6.3.6). */
+int store_mailbox_rename(struct store *s, int64_t account_id, const char *from, const char *to);
+int store_mailbox_subscribe(struct store *s, int64_t account_id, const char *name, bool on);
+
+struct store_mailbox_counts {
+	uint32_t messages, unseen, recent, deleted;
+	uint64_t size;
+};
+int store_mailbox_counts(struct store *s, const struct store_mailbox *mb,
+			 struct store_mailbox_counts *c_r);
+/* Marks the UIDs up to uidnext - 1 as seen by a session, returning the
+ * previous recent_uid (the session treats UIDs above it as \Recent). */
+int store_mailbox_claim_recent(struct store *s, int64_t mailbox_id, uint32_t *old_r);
+/* Makes sure each keyword is in the mailbox's list (at most
+ * STORE_KEYWORDS_MAX) and returns their mask. */
+int store_mailbox_keywords(struct store *s, int64_t mailbox_id, const char *const *names,
+			   size_t n, uint64_t *mask_r);
+
+/* ---- a mailbox's messages (IMAP) ---------------------------------------- */
+struct store_msg {
+	int64_t id;
+	int64_t blob_id;
+	uint32_t uid;
+	uint32_t flags;		/* STORE_FLAG_* */
+	uint64_t keywords;
+	uint64_t modseq;
+	uint64_t size;
+	int64_t received;	/* INTERNALDATE */
+};
+
+/* All messages of the mailbox in UID order (allocated array). */
+int store_msgs_load(struct store *s, int64_t mailbox_id, struct store_msg **msgs_r, size_t *n_r);
+/* Messages whose MODSEQ is above since (new or changed), in UID order. */
+int store_msgs_changed(struct store *s, int64_t mailbox_id, uint64_t since,
+		       struct store_msg **msgs_r, size_t *n_r);
+/* UIDs expunged with a MODSEQ above since, ascending. */
+int store_msgs_expunged(struct store *s, int64_t mailbox_id, uint64_t since, uint32_t **uids_r,
+			size_t *n_r);
+
+enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
+struct store_flag_result {
+	uint32_t uid;
+	uint32_t flags;
+	uint64_t keywords;
+	uint64_t modseq;
+	bool changed;		/* false: no change needed, or refused by unchangedsince */
+	bool refused;		/* RFC 7162 3.1.3: modseq > unchangedsince */
+};
+/* Applies op to each uid that still exists; unchangedsince 0 means no
+ * condition. results_r gets one entry per existing uid (allocated). All
+ * changed messages share one new MODSEQ. */
+int store_flags_update(struct store *s, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		       enum store_flag_op op, uint32_t flags, uint64_t keywords,
+		       uint64_t unchangedsince, struct store_flag_result **results_r, size_t *n_r);
+/* Expunges the uids that exist; fills the ones removed (allocated). */
+int store_msgs_expunge(struct store *s, int64_t mailbox_id, const uint32_t *uids, size_t n,
+		       uint32_t **expunged_r, size_t *n_expunged_r,
+		       char ***unlink_r, size_t *n_unlink_r);
+/* Copies (or moves) the uids that exist into dst, keeping flags, keywords
+ * (by name) and INTERNALDATE. src_uids_r/dst_uids_r (allocated) pair up
+ * for COPYUID (RFC 4315). */
+int store_msgs_copy(struct store *s, int64_t src_mailbox, int64_t dst_mailbox,
+		    const uint32_t *uids, size_t n, bool move, uint32_t **src_uids_r,
+		    uint32_t **dst_uids_r, size_t *n_r, char ***unlink_r, size_t *n_unlink_r);
+
+/* The stored IMAP metadata of a blob; strings allocated (free with
+ * store_blob_meta_row_free). envelope is NULL if never computed. */
+struct store_blob_meta_row {
+	char *envelope, *bodystructure, *body;
+	int64_t sent_date;
+	char *base_subject, *sort_from, *sort_to, *sort_cc, *message_id, *thread_refs;
+};
+int store_blob_meta_get(struct store *s, int64_t blob_id, struct store_blob_meta_row *row_r);
+void store_blob_meta_row_free(struct store_blob_meta_row *row);
+/* Saves metadata computed later for a blob stored without it. */
+int store_blob_meta_set(struct store *s, int64_t blob_id, const struct store_blob_meta *meta);
+
+enum store_text_field { STORE_TEXT_HEADERS, STORE_TEXT_BODY, STORE_TEXT_ANY };
+/* UIDs in the mailbox whose indexed text contains needle (case-insensitive
+ * substring, UTF-8), ascending. */
+int store_search_text(struct store *s, int64_t mailbox_id, enum store_text_field field,
+		      const char *needle, uint32_t **uids_r, size_t *n_r);
+
+/* ---- quota (RFC 9208) --------------------------------------------------- */
+/* limit 0 means none. */
+int store_quota_get(struct store *s, int64_t account_id, uint64_t *limit_r, uint64_t *used_r,
+		    uint64_t *messages_r);
+int store_quota_set(struct store *s, const char *address, uint64_t limit);
 
 /* ---- status ------------------------------------------------------------ */
 struct store_stats {

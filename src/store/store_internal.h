@@ -22,6 +22,13 @@ enum store_stmt {
 	STMT_MESSAGE_DELETE,
 	STMT_BLOB_UNREF,
 	STMT_BLOB_DELETE_UNUSED,
+	STMT_BLOB_META_SET,
+	STMT_BLOB_TEXT_INSERT,
+	STMT_BLOB_TEXT_DELETE,
+	STMT_MAILBOX_NEXT_UID,
+	STMT_MAILBOX_BUMP,
+	STMT_EXPUNGED_INSERT,
+	STMT_BLOB_META_GET,
 	STMT_COUNT
 };
 
@@ -39,8 +46,23 @@ int store_fail_db(struct store *s, const char *what);
 int store_fail(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the cached statement, reset and with bindings cleared. */
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id);
+/* Runs one statement with ?1 bound to id, expecting no rows. */
+int store_exec_id(struct store *s, const char *sql, int64_t id);
 /* Runs SQL without results. */
 int store_exec(struct store *s, const char *sql);
+
+/* Drops one reference to blob_id; its file (if it loses the last
+ * reference) is appended to *unlink_r. */
+int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t *n_unlink_r);
+/* Reserves n UIDs in mailbox_id and a new MODSEQ for them. */
+int store_mailbox_next_uids(struct store *s, int64_t mailbox_id, uint32_t n, uint32_t *first_r,
+			    uint64_t *modseq_r);
+/* A new MODSEQ for a change in mailbox_id. */
+int store_mailbox_bump(struct store *s, int64_t mailbox_id, uint64_t *modseq_r);
+/* Records uid as expunged at modseq. */
+int store_expunged_add(struct store *s, int64_t mailbox_id, uint32_t uid, uint64_t modseq);
+/* sqlite3_column_text() copied (NULL stays NULL). */
+char *store_column_dup(sqlite3_stmt *st, int col);
 
 /* Creates or migrates the schema to STORE_SCHEMA_VERSION. */
 int store_schema_migrate(struct store *s);

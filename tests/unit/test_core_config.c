@@ -294,7 +294,7 @@ static const struct {
 	const char *msg;
 } error_cases[] = {
 	/* 0: unknown section, with and without keys before any section */
-	{ "[server]\nhostname = a\n[imap]\nport = 1\n", 4, "unknown section [imap]" },
+	{ "[server]\nhostname = a\n[gopher]\nport = 1\n", 4, "unknown section [gopher]" },
 	{ "hostname = a\n", 1, "unknown section []" },
 	/* 2: unknown key */
 	{ "[server]\nhostname = a\nhost = b\n", 3, "unknown key 'host' in [server]" },

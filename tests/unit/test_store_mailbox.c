@@ -1,0 +1,393 @@
+/*
+ * Unit tests for the IMAP side of the store (src/store/mailboxes.c,
+ * src/store/msgs.c): mailbox create/rename/delete, UIDs and MODSEQs,
+ * flags with UNCHANGEDSINCE, keywords, expunge records, copy and move,
+ * metadata, full-text search and quota — on a real SQLite file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+
+#define HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"
+
+struct fixture {
+	char dir[64];
+	struct store *s;
+	int64_t account;
+	int64_t inbox;
+};
+
+static void must(struct store *s, int ret, const char *what)
+{
+	if (ret != 0)
+		fail_msg("%s: %s", what, store_error(s));
+}
+
+static int64_t mailbox_id(struct store *s, int64_t account, const char *name)
+{
+	struct store_mailbox mb;
+	int64_t id;
+
+	if (store_mailbox_get(s, account, name, &mb) != 1)
+		fail_msg("mailbox %s not found", name);
+	id = mb.id;
+	store_mailbox_deinit(&mb);
+	return id;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *error = NULL;
+	char *hash = NULL;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-mbox-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	f->s = store_open(f->dir, STORE_OPEN_CREATE, &error);
+	if (f->s == NULL)
+		fail_msg("store_open: %s", error);
+	must(f->s, store_domain_add(f->s, "a.test"), "domain");
+	must(f->s, store_account_add(f->s, "alice@a.test", HASH), "account");
+	assert_int_equal(store_account_lookup(f->s, "alice@a.test", &f->account, &hash), 1);
+	free(hash);
+	f->inbox = mailbox_id(f->s, f->account, "INBOX");
+	*state = f;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(&f->s);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Appends a message with the given text into mailbox; returns its UID. */
+static uint32_t append(struct fixture *f, int64_t mailbox, const char *text, uint32_t flags)
+{
+	struct store_blob_meta meta = {
+		.envelope = "(NIL \"hi\" NIL NIL NIL NIL NIL NIL NIL NIL)",
+		.bodystructure = "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 2 1 NIL NIL NIL NIL)",
+		.body = "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 2 1)",
+		.sent_date = 1000,
+		.text_headers = "Subject: hi", .text_headers_len = 11,
+		.text_body = text, .text_body_len = strlen(text),
+	};
+	struct store_delivery_rcpt r = { .account_id = f->account, .mailbox_id = mailbox,
+					 .flags = flags };
+	struct store_delivery d = { .queue_id = "q1", .sender = "", .received = 5,
+				    .rcpts = &r, .n_rcpts = 1 };
+
+	memset(d.blob.hash, 0, sizeof(d.blob.hash));
+	memcpy(d.blob.hash, text, strlen(text) < 32 ? strlen(text) : 32);
+	d.blob.size = strlen(text);
+	d.blob.data = text;
+	d.blob.meta = &meta;
+	must(f->s, store_begin(f->s), "begin");
+	must(f->s, store_deliver(f->s, &d), "deliver");
+	must(f->s, store_commit(f->s), "commit");
+	assert_int_equal(r.mailbox_id_r, mailbox);
+	return r.uid_r;
+}
+
+static void count_mailbox(void *ctx, const struct store_mailbox *mb)
+{
+	(*(int *)ctx)++;
+}
+
+static void test_mailbox_special_use_created_for_new_account(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox mb;
+	int n = 0;
+
+	must(f->s, store_mailbox_list(f->s, f->account, count_mailbox, &n), "list");
+	assert_int_equal(n, 6);
+	assert_int_equal(store_mailbox_get(f->s, f->account, "Sent", &mb), 1);
+	assert_string_equal(mb.special_use, "\\Sent");
+	store_mailbox_deinit(&mb);
+	assert_int_equal(store_mailbox_get(f->s, f->account, "inbox", &mb), 1);
+	assert_string_equal(mb.name, "INBOX");
+	store_mailbox_deinit(&mb);
+}
+
+static void test_mailbox_create_makes_parents_and_refuses_twice(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox mb;
+	int64_t id;
+
+	must(f->s, store_mailbox_create(f->s, f->account, "a/b/c", NULL, &id), "create");
+	assert_int_equal(store_mailbox_get(f->s, f->account, "a/b", &mb), 1);
+	store_mailbox_deinit(&mb);
+	assert_int_equal(store_mailbox_create(f->s, f->account, "a/b/c", NULL, &id), -1);
+	assert_non_null(strstr(store_error(f->s), "already exists"));
+}
+
+static void test_mailbox_rename_moves_children(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox mb;
+	int64_t id;
+
+	must(f->s, store_mailbox_create(f->s, f->account, "work/2024", NULL, &id), "create");
+	must(f->s, store_mailbox_rename(f->s, f->account, "work", "old/work"), "rename");
+	assert_int_equal(store_mailbox_get(f->s, f->account, "old/work/2024", &mb), 1);
+	assert_int_equal(mb.id, id);
+	store_mailbox_deinit(&mb);
+	assert_int_equal(store_mailbox_get(f->s, f->account, "work", &mb), 0);
+	assert_int_equal(store_mailbox_get(f->s, f->account, "old", &mb), 1);
+	store_mailbox_deinit(&mb);
+	assert_int_equal(store_mailbox_rename(f->s, f->account, "old", "old/x"), -1);
+	assert_int_equal(store_mailbox_rename(f->s, f->account, "Sent", "Trash"), -1);
+}
+
+static void test_mailbox_rename_inbox_moves_messages(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg *msgs;
+	size_t n;
+	int64_t old;
+
+	append(f, f->inbox, "one", 0);
+	append(f, f->inbox, "two", 0);
+	must(f->s, store_mailbox_rename(f->s, f->account, "INBOX", "Old"), "rename");
+	old = mailbox_id(f->s, f->account, "Old");
+	must(f->s, store_msgs_load(f->s, old, &msgs, &n), "load");
+	assert_int_equal(n, 2);
+	free(msgs);
+	must(f->s, store_msgs_load(f->s, f->inbox, &msgs, &n), "load");
+	assert_int_equal(n, 0);
+	free(msgs);
+	/* new mail to INBOX does not reuse the moved UIDs */
+	assert_int_equal(append(f, f->inbox, "three", 0), 3);
+}
+
+static void test_mailbox_delete_removes_messages_not_inbox(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id;
+	char **unlink_paths = NULL;
+	size_t n_unlink = 0;
+
+	must(f->s, store_mailbox_create(f->s, f->account, "tmp", NULL, &id), "create");
+	append(f, id, "gone", 0);
+	must(f->s, store_mailbox_delete(f->s, f->account, "tmp", &unlink_paths, &n_unlink), "del");
+	assert_int_equal(store_mailbox_delete(f->s, f->account, "INBOX", &unlink_paths, &n_unlink),
+			 -1);
+	assert_int_equal(store_mailbox_delete(f->s, f->account, "nope", &unlink_paths, &n_unlink),
+			 -1);
+	free(unlink_paths);
+}
+
+static void test_flags_update_and_unchangedsince(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t uids[3];
+	struct store_flag_result *res;
+	struct store_msg *msgs;
+	uint64_t modseq;
+	size_t n;
+
+	uids[0] = append(f, f->inbox, "a", 0);
+	uids[1] = append(f, f->inbox, "b", STORE_FLAG_SEEN);
+	uids[2] = 999;	/* does not exist: skipped */
+	must(f->s, store_flags_update(f->s, f->inbox, uids, 3, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+				      0, 0, &res, &n), "store");
+	assert_int_equal(n, 2);
+	assert_true(res[0].changed);
+	assert_false(res[1].changed);	/* already \Seen */
+	modseq = res[0].modseq;
+	free(res);
+	/* the message changed after modseq - 1, so UNCHANGEDSINCE refuses it */
+	must(f->s, store_flags_update(f->s, f->inbox, uids, 1, STORE_FLAGS_SET, STORE_FLAG_FLAGGED,
+				      0, modseq - 1, &res, &n), "store");
+	assert_true(res[0].refused);
+	free(res);
+	must(f->s, store_msgs_changed(f->s, f->inbox, modseq - 1, &msgs, &n), "changed");
+	assert_int_equal(n, 1);
+	assert_int_equal(msgs[0].uid, uids[0]);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_SEEN);
+	free(msgs);
+}
+
+static void test_keywords_get_bits_and_limit(void **state)
+{
+	struct fixture *f = *state;
+	const char *names[] = { "$Forwarded", "work", "$forwarded" };
+	char word[16];
+	const char *one[1] = { word };
+	uint64_t mask;
+	int i;
+
+	must(f->s, store_mailbox_keywords(f->s, f->inbox, names, 3, &mask), "keywords");
+	assert_int_equal(mask, 3);
+	for (i = 2; i < 64; i++) {
+		snprintf(word, sizeof(word), "k%d", i);
+		must(f->s, store_mailbox_keywords(f->s, f->inbox, one, 1, &mask), "keyword");
+	}
+	snprintf(word, sizeof(word), "toomany");
+	assert_int_equal(store_mailbox_keywords(f->s, f->inbox, one, 1, &mask), -1);
+}
+
+static void test_expunge_records_vanished_uids(void **state)
+{
+	struct fixture *f = *state;
+	struct store_mailbox mb;
+	uint32_t uids[2], *gone, *vanished;
+	char **unlink_paths = NULL;
+	size_t n, n_unlink = 0;
+	uint64_t before;
+
+	uids[0] = append(f, f->inbox, "x1", 0);
+	uids[1] = append(f, f->inbox, "x2", 0);
+	assert_int_equal(store_mailbox_get(f->s, f->account, "INBOX", &mb), 1);
+	before = mb.highestmodseq;
+	store_mailbox_deinit(&mb);
+	must(f->s, store_msgs_expunge(f->s, f->inbox, uids, 1, &gone, &n, &unlink_paths, &n_unlink),
+	     "expunge");
+	assert_int_equal(n, 1);
+	free(gone);
+	must(f->s, store_msgs_expunged(f->s, f->inbox, before, &vanished, &n), "vanished");
+	assert_int_equal(n, 1);
+	assert_int_equal(vanished[0], uids[0]);
+	free(vanished);
+	free(unlink_paths);
+}
+
+static void test_copy_and_move_keep_flags_and_keywords(void **state)
+{
+	struct fixture *f = *state;
+	const char *kw[] = { "$Junk", "project" };
+	uint32_t uid, *src, *dst;
+	struct store_flag_result *res;
+	struct store_msg *msgs;
+	char **unlink_paths = NULL;
+	size_t n, n_unlink = 0;
+	uint64_t mask;
+	int64_t arch = mailbox_id(f->s, f->account, "Archive");
+
+	uid = append(f, f->inbox, "keep", STORE_FLAG_FLAGGED);
+	must(f->s, store_mailbox_keywords(f->s, f->inbox, kw, 2, &mask), "kw");
+	must(f->s, store_flags_update(f->s, f->inbox, &uid, 1, STORE_FLAGS_ADD, 0, 2, 0, &res, &n),
+	     "store");
+	free(res);
+	must(f->s, store_msgs_copy(f->s, f->inbox, arch, &uid, 1, true, &src, &dst, &n,
+				   &unlink_paths, &n_unlink), "move");
+	assert_int_equal(n, 1);
+	assert_int_equal(src[0], uid);
+	free(src);
+	free(dst);
+	must(f->s, store_msgs_load(f->s, arch, &msgs, &n), "load");
+	assert_int_equal(n, 1);
+	assert_int_equal(msgs[0].flags, STORE_FLAG_FLAGGED);
+	assert_int_equal(msgs[0].keywords, 1);	/* "project" is Archive's first keyword */
+	free(msgs);
+	must(f->s, store_msgs_load(f->s, f->inbox, &msgs, &n), "load");
+	assert_int_equal(n, 0);
+	free(msgs);
+	free(unlink_paths);
+}
+
+static void test_search_text_finds_substrings(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t *uids;
+	size_t n;
+
+	append(f, f->inbox, "the quarterly REPORT is late", 0);
+	append(f, f->inbox, "lunch on friday", 0);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "report", &uids, &n), "s");
+	assert_int_equal(n, 1);
+	free(uids);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "rter", &uids, &n), "s");
+	assert_int_equal(n, 1);
+	free(uids);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_ANY, "on", &uids, &n), "short");
+	assert_int_equal(n, 1);
+	free(uids);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_HEADERS, "hi", &uids, &n), "h");
+	assert_int_equal(n, 2);
+	free(uids);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "\"quoted\"", &uids, &n), "q");
+	assert_int_equal(n, 0);
+	free(uids);
+}
+
+static void test_meta_and_quota(void **state)
+{
+	struct fixture *f = *state;
+	struct store_blob_meta_row row;
+	struct store_msg *msgs;
+	uint64_t limit, used, count;
+	size_t n;
+
+	append(f, f->inbox, "12345", 0);
+	must(f->s, store_msgs_load(f->s, f->inbox, &msgs, &n), "load");
+	must(f->s, store_blob_meta_get(f->s, msgs[0].blob_id, &row), "meta");
+	assert_string_equal(row.body, "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 2 1)");
+	assert_int_equal(row.sent_date, 1000);
+	store_blob_meta_row_free(&row);
+	free(msgs);
+	must(f->s, store_quota_set(f->s, "alice@a.test", 1000), "quota");
+	must(f->s, store_quota_get(f->s, f->account, &limit, &used, &count), "quota");
+	assert_int_equal(limit, 1000);
+	assert_int_equal(used, 5);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_quota_set(f->s, "nobody@a.test", 1), -1);
+}
+
+static void test_claim_recent(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t old;
+
+	append(f, f->inbox, "r1", 0);
+	must(f->s, store_mailbox_claim_recent(f->s, f->inbox, &old), "claim");
+	assert_int_equal(old, 0);
+	must(f->s, store_mailbox_claim_recent(f->s, f->inbox, &old), "claim");
+	assert_int_equal(old, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_mailbox_special_use_created_for_new_account),
+		T(test_mailbox_create_makes_parents_and_refuses_twice),
+		T(test_mailbox_rename_moves_children),
+		T(test_mailbox_rename_inbox_moves_messages),
+		T(test_mailbox_delete_removes_messages_not_inbox),
+		T(test_flags_update_and_unchangedsince),
+		T(test_keywords_get_bits_and_limit),
+		T(test_expunge_records_vanished_uids),
+		T(test_copy_and_move_keep_flags_and_keywords),
+		T(test_search_text_finds_substrings),
+		T(test_meta_and_quota),
+		T(test_claim_recent),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
