@@ -79,6 +79,31 @@
 /* Most deliveries one group commit takes. */
 #define STORE_COMMIT_BATCH_MAX 256
 
+/* IMAP command reader and parser (src/imap/imap_parse.h, struct
+ * imap_limits). RFC 9051 sets no line limit; RFC 7162 4 asks servers to
+ * take lines of at least 8192 octets, and long UID sets need more. */
+#define IMAP_LINE_MAX_DEFAULT (64 * 1024)
+/* Literals up to this size are buffered with the command; larger ones are
+ * handed to the session (APPEND streams them to a spool file). */
+#define IMAP_INLINE_LITERAL_MAX_DEFAULT (64 * 1024)
+/* Largest literal accepted at all: the message size limit. */
+#define IMAP_LITERAL_MAX_DEFAULT SMTP_MESSAGE_SIZE_DEFAULT
+/* RFC 7888 5: LITERAL- caps non-synchronizing literals at 4096 octets. */
+#define IMAP_LITERAL_MINUS_MAX 4096
+/* Bytes one command may hold in memory: its lines plus inline literals. */
+#define IMAP_COMMAND_MAX_DEFAULT (1024 * 1024)
+/* Literals in one command (MULTIAPPEND, RFC 3502, sends one per message). */
+#define IMAP_LITERALS_MAX_DEFAULT 256
+/* Parenthesis nesting: guards the recursive parsers (SEARCH, BODY
+ * sections) and the cursor stack. */
+#define IMAP_DEPTH_MAX_DEFAULT 32
+/* Tokens in one command and ranges in one sequence set: bounded by the
+ * line limit anyway, named so the arrays they size are obviously finite. */
+#define IMAP_ARGS_MAX_DEFAULT 100000
+#define IMAP_SEQSET_RANGES_MAX_DEFAULT 100000
+/* Keys in one SEARCH program. */
+#define IMAP_SEARCH_KEYS_MAX_DEFAULT 1000
+
 #define ADDRESS_MAX 320
 #define PASSWORD_MAX 1024
 
