@@ -50,6 +50,16 @@ class ZoneResolver:
         self.server = server
 
     def resolve(self, request, handler):
+        try:
+            return self._resolve(request, handler)
+        except DNSError:
+            raise
+        except Exception:  # a bug here must show as SERVFAIL, not a silent thread death
+            reply = request.reply()
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
+
+    def _resolve(self, request, handler):
         s = self.server
         qname = _key(request.q.qname)
         qtype = QTYPE[request.q.qtype]
@@ -122,10 +132,11 @@ class DnsServer:
         return any(k == name or k.endswith("." + name) for k in self.records)
 
     def soa(self, name):
-        labels = _key(name).rstrip(".").split(".")
-        apex = ".".join(labels[-2:]) + "." if len(labels) >= 2 else _key(name)
+        labels = [label for label in _key(name).split(".") if label]
+        apex = ".".join(labels[-2:]) + "."
+        host = "ns." + apex if labels else "ns.invalid."
         return RR(apex, QTYPE.SOA, ttl=60,
-                  rdata=SOA("ns." + apex, "hostmaster." + apex, (1, 3600, 600, 86400, 60)))
+                  rdata=SOA(host, "hostmaster." + host, (1, 3600, 600, 86400, 60)))
 
     # -- fault injection names are normalized like the queries -----------
     def fail(self, name):

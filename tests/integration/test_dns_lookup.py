@@ -5,6 +5,7 @@ tests cover the loop integration, the status mapping, the rdata parsers on
 real answers, the timeout, and the exit codes (0 found, 1 not found, 2
 temporary failure). Output is one record a line, then a status line.
 """
+import os
 import subprocess
 
 import pytest
@@ -166,6 +167,31 @@ def test_unusable_resolver_is_refused(dns):
     r = subprocess.run([TERN, "dns", "mx", "a.test", "--resolver", "not-an-ip"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "not-an-ip" in r.stderr
+
+
+ROOT_KEY = "/usr/share/dns/root.key"
+needs_root_key = pytest.mark.skipif(not os.path.exists(ROOT_KEY), reason="needs dns-root-data")
+
+
+@needs_root_key
+def test_trust_anchor_test_names_stay_insecure(dns):
+    rc, records, status = tern_dns(dns, "mx", "a.test", "--trust-anchor", ROOT_KEY)
+    assert rc == 0 and len(records) == 2 and "dnssec=insecure" in status
+
+
+@needs_root_key
+def test_trust_anchor_unsigned_answer_for_signed_zone_is_bogus_exit_2(dns):
+    # the test server cannot sign: the root's chain of trust fails
+    rc, records, status = tern_dns(dns, "mx", "example.com", "--trust-anchor", ROOT_KEY)
+    assert (rc, records) == (2, [])
+    assert "status=tempfail dnssec=bogus" in status and "why=" in status
+
+
+def test_unreadable_trust_anchor_is_refused(dns):
+    r = subprocess.run([TERN, "dns", "mx", "a.test", "--resolver", dns.address,
+                        "--trust-anchor", "/nonexistent/root.key"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "/nonexistent/root.key" in r.stderr
 
 
 def test_shared_zone_from_fixture(dns):
