@@ -55,6 +55,16 @@
 /* Most deliveries one group commit takes. */
 #define STORE_COMMIT_BATCH_MAX 256
 
+/* MIME parsing (src/mail/mime.c). Depth bounds the recursion over nested
+ * multiparts and message/rfc822 (Dovecot and Cyrus stop near 100; real
+ * mail rarely passes 5); parts and header lines bound the memory one
+ * message's tree can take. Past a limit the parser stops descending or
+ * recording, it never fails. */
+#define MIME_DEPTH_MAX_DEFAULT 32
+#define MIME_DEPTH_MAX_HARD 256
+#define MIME_PARTS_MAX_DEFAULT 10000
+#define MIME_HEADER_LINES_MAX_DEFAULT 10000
+
 #define ADDRESS_MAX 320
 #define PASSWORD_MAX 1024
 
