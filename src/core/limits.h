@@ -42,10 +42,6 @@
  * minutes (IDLE clients re-issue IDLE every 29). */
 #define IMAP_TIMEOUT_DEFAULT 1800
 #define IMAP_BAD_COMMANDS_MAX_DEFAULT 20
-/* RFC 7162 3.2.8 asks clients to keep command lines under 8192 octets and
- * servers to accept at least that; long UID sets from syncing clients go
- * beyond, so allow more. */
-#define IMAP_LINE_MAX_DEFAULT (64 * 1024)
 #define IMAP_AUTH_FAILURES_MAX 3
 
 /* Outbound queue, Postfix-like defaults: first retry after 5 minutes,
@@ -103,6 +99,15 @@
 #define IMAP_SEQSET_RANGES_MAX_DEFAULT 100000
 /* Keys in one SEARCH program. */
 #define IMAP_SEARCH_KEYS_MAX_DEFAULT 1000
+/* MIME parsing (src/mail/mime.c). Depth bounds the recursion over nested
+ * multiparts and message/rfc822 (Dovecot and Cyrus stop near 100; real
+ * mail rarely passes 5); parts and header lines bound the memory one
+ * message's tree can take. Past a limit the parser stops descending or
+ * recording, it never fails. */
+#define MIME_DEPTH_MAX_DEFAULT 32
+#define MIME_DEPTH_MAX_HARD 256
+#define MIME_PARTS_MAX_DEFAULT 10000
+#define MIME_HEADER_LINES_MAX_DEFAULT 10000
 
 #define ADDRESS_MAX 320
 #define PASSWORD_MAX 1024

@@ -52,6 +52,11 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
 	return n;
 }
 
+size_t utf8_char_len(const char *s, size_t len)
+{
+	return utf8_seq_len((const unsigned char *)s, len);
+}
+
 bool utf8_valid(const char *s, size_t len)
 {
 	size_t i = 0, n;

@@ -22,6 +22,10 @@ bool address_domain_valid(const char *s, size_t len, bool utf8);
 /* True if s[0..len) is well-formed UTF-8 without overlongs or surrogates. */
 bool utf8_valid(const char *s, size_t len);
 
+/* Length (1-4) of the well-formed UTF-8 character at s[0..len), or 0 if
+ * it is malformed, overlong, a surrogate or cut short. len must be > 0. */
+size_t utf8_char_len(const char *s, size_t len);
+
 /* True if the buffer holds any byte >= 0x80. */
 bool has_8bit(const char *s, size_t len);
 
