@@ -20,6 +20,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/tls.h"
+#include "imap/imap.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/committer.h"
@@ -111,6 +112,8 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 		break;
 	case SERVICE_IMAP:
 	case SERVICE_IMAPS:
+		imap_session_start(srv, conn);
+		break;
 	case SERVICE_COUNT:
 		conn_free(&conn);
 		break;

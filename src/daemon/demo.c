@@ -85,6 +85,8 @@ static int write_config(const char *dir, const char *conf)
 		"smtp = 127.0.0.1:2025\n"
 		"pop3 = 127.0.0.1:2110\n"
 		"pop3s = 127.0.0.1:2995\n"
+		"imap = 127.0.0.1:2143\n"
+		"imaps = 127.0.0.1:2993\n"
 		"\n[tls]\n"
 		"certificate = %s/cert.pem\n"
 		"key = %s/key.pem\n", dir, demo_user(), dir, dir);
@@ -166,15 +168,19 @@ static void demo_print(const char *dir, const char *password)
 	       "  user     %s\n"
 	       "  password %s   (also in %s/demo-password)\n"
 	       "  smtp 127.0.0.1:2025   pop3 127.0.0.1:2110   pop3s 127.0.0.1:2995\n"
+	       "  imap 127.0.0.1:2143   imaps 127.0.0.1:2993\n"
 	       "\n"
 	       "Send a message:\n"
 	       "  swaks --server 127.0.0.1:2025 --from you@example.org --to %s\n"
 	       "Read it with POP3 over TLS:\n"
 	       "  curl -k --user '%s:%s' pop3s://127.0.0.1:2995/1\n"
+	       "Or with IMAP over TLS:\n"
+	       "  curl -k --user '%s:%s' 'imaps://127.0.0.1:2993/INBOX;UID=1'\n"
 	       "Administer the demo:\n"
 	       "  ./build/tern -c %s/tern.conf status\n"
 	       "  ./build/tern -c %s/tern.conf user list\n\n",
-	       DEMO_DOMAIN, DEMO_USER, password, dir, DEMO_USER, DEMO_USER, password, dir, dir);
+	       DEMO_DOMAIN, DEMO_USER, password, dir, DEMO_USER, DEMO_USER, password, DEMO_USER,
+	       password, dir, dir);
 	fflush(stdout);
 }
 

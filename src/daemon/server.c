@@ -76,3 +76,14 @@ bool server_session_job_done(struct server_session *ss)
 		ss->free(ss);
 	return false;
 }
+
+void server_mailbox_changed(struct server *srv, int64_t account_id, int64_t mailbox_id)
+{
+	struct server_session *ss, *next;
+
+	for (ss = srv->sessions; ss != NULL; ss = next) {
+		next = ss->next;
+		if (ss->changed != NULL && !ss->released)
+			ss->changed(ss, account_id, mailbox_id);
+	}
+}

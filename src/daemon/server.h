@@ -28,6 +28,8 @@ struct server_session {
 	struct conn *conn;		/* the session's connection */
 	/* Asks the session to finish its current transaction and close. */
 	void (*shutdown)(struct server_session *ss);
+	/* Optional: a mailbox of account_id changed (mailbox_id 0: any). */
+	void (*changed)(struct server_session *ss, int64_t account_id, int64_t mailbox_id);
 	/* Frees the session (called from the loop, never from its callbacks). */
 	void (*free)(struct server_session *ss);
 	unsigned pending_jobs;		/* worker/committer jobs in flight */
@@ -68,6 +70,10 @@ void server_session_add(struct server *srv, struct server_session *ss, struct co
 /* Unlinks the session and frees it from the loop once no job is pending.
  * Safe to call from inside the session's own callbacks. */
 void server_session_release(struct server_session *ss);
+/* Tells every session that watches it that a mailbox changed (call on the
+ * loop thread after the change committed). mailbox_id 0: any of the
+ * account's mailboxes. */
+void server_mailbox_changed(struct server *srv, int64_t account_id, int64_t mailbox_id);
 /* A job for ss finished: call from its done callback. Returns false if the
  * session was released meanwhile (it is then freed here: do not touch it). */
 bool server_session_job_done(struct server_session *ss);

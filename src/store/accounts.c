@@ -39,12 +39,19 @@ static int split_address(struct store *s, const char *address, struct addr_parts
 static int64_t domain_id(struct store *s, const char *domain)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DOMAIN_ID);
+	int64_t id;
 	int rc;
 
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		/* a statement left on a row keeps its read transaction open, and
+		 * this connection would not see later commits */
+		sqlite3_reset(st);
+		return id;
+	}
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "domain lookup");
 }
 
