@@ -423,6 +423,7 @@ static void imap_on_event(struct conn *conn, void *ctx, enum conn_event ev)
 
 static void imap_on_drained(struct conn *conn, void *ctx)
 {
+	imap_fetch_output_drained(ctx);
 }
 
 static void imap_shutdown(struct server_session *ss)

@@ -138,6 +138,8 @@ void imap_view_close(struct imap_session *s);
 /* Applies store changes; sends untagged updates. allow_expunge false
  * keeps expunged messages until a later sync. */
 void imap_view_sync(struct imap_session *s, bool allow_expunge);
+/* Picks up keywords new to the mailbox (sends FLAGS/PERMANENTFLAGS). */
+void imap_view_reload_keywords(struct imap_session *s);
 /* Message index for a sequence number or UID; -1 if none. */
 long imap_view_find_uid(const struct imap_view *v, uint32_t uid);
 /* Resolves a sequence set (uid or seq per s->uid) into view indexes
@@ -194,6 +196,8 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cursor *cur);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 
 void imap_cmd_fetch(struct imap_session *s, struct imap_cursor *cur);
+/* Output drained while a FETCH waits to write more. */
+void imap_fetch_output_drained(struct imap_session *s);
 void imap_cmd_search(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_sort(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_thread(struct imap_session *s, struct imap_cursor *cur);
