@@ -159,6 +159,9 @@ void imap_view_send_flags(struct imap_session *s);
  * out. Returns 0, or -1 after replying BAD/NO. */
 int imap_mailbox_arg(struct imap_session *s, struct imap_cursor *cur, struct buf *out);
 
+/* "CAPABILITY ..." for the current state (imap_auth.c). */
+void imap_write_capabilities(struct imap_session *s, struct buf *b);
+
 /* ---- command tables of the other files ------------------------------------ */
 void imap_cmd_capability(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_noop(struct imap_session *s, struct imap_cursor *cur);
@@ -168,6 +171,7 @@ void imap_cmd_login(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_authenticate(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_enable(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_id(struct imap_session *s, struct imap_cursor *cur);
+void imap_cmd_compress(struct imap_session *s, struct imap_cursor *cur);
 /* AUTHENTICATE's continuation line arrived. */
 void imap_sasl_response(struct imap_session *s, const char *line, size_t len);
 
