@@ -272,6 +272,7 @@ static void big_literal(struct imap_session *s)
 
 	if (s->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED) && reading_append(s) &&
 	    lit->size <= s->srv->cfg->smtp_max_message_size && s->n_ext < IMAP_EXT_LITERALS_MAX) {
+		s->ext = xrealloc(s->ext, (s->n_ext + 1) * sizeof(*s->ext));
 		b = &s->ext[s->n_ext++];
 		buf_init(b, lit->size);
 		s->ext_left = lit->size;
@@ -314,6 +315,8 @@ void imap_ext_literals_clear(struct imap_session *s)
 
 	for (i = 0; i < s->n_ext; i++)
 		buf_deinit(&s->ext[i]);
+	free(s->ext);
+	s->ext = NULL;
 	s->n_ext = 0;
 }
 
