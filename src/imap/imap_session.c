@@ -110,7 +110,10 @@ void imap_done(struct imap_session *s, const char *status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (s->view != NULL && s->state == IMAP_STATE_SELECTED && strcmp(status, "BAD") != 0)
+	/* Changes made in this process reach the view through imap_changed();
+	 * NOOP also polls, for changes made by the tern CLI. */
+	if (s->view != NULL && s->state == IMAP_STATE_SELECTED && strcmp(status, "BAD") != 0 &&
+	    (s->view->changed || s->cmd == NULL || s->cmd->handler == imap_cmd_noop))
 		imap_view_sync(s, s->cmd == NULL || !(s->cmd->flags & IMAP_CMD_NO_EXPUNGE) || s->uid);
 	conn_printf(s->conn, "%s %s %s\r\n", s->tag[0] ? s->tag : "*", status, text);
 	free_cmd_ctx(s);
