@@ -121,6 +121,11 @@ void imap_done(struct imap_session *s, const char *status, const char *fmt, ...)
 	s->cmd = NULL;
 	if (s->state == IMAP_STATE_LOGOUT)
 		return;
+	if (s->srv->shutting_down) {
+		/* the shutdown came while this command's job was in flight */
+		imap_close(s, "Server shutting down", "shutdown");
+		return;
+	}
 	if (s->wait != IMAP_WAIT_NONE) {
 		s->wait = IMAP_WAIT_NONE;
 		conn_pause(s->conn, false);
