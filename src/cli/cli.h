@@ -30,5 +30,9 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_domain(struct cli *cli, int argc, char **argv);
 int cli_user(struct cli *cli, int argc, char **argv);
 int cli_alias(struct cli *cli, int argc, char **argv);
+/* sendmail(8): argv[0] is the command name. config_path NULL means the
+ * default, which may be unreadable for the caller (then built-in defaults
+ * hold). Returns a sysexits.h status. */
+int cli_sendmail(const char *config_path, int argc, char **argv);
 
 #endif

@@ -171,6 +171,9 @@ static void header_complete(struct smtp_session *s, size_t body)
 		return;
 	}
 	write_added_fields(s, has_from, has_date, has_msgid);
+	/* no header at all: the added fields need the empty line after them */
+	if (body == 0 && s->header.len > 0 && s->header.data[0] != '\r')
+		spool_write(&s->spool, "\r\n", 2);
 	if (s->header.len > 0)
 		spool_write(&s->spool, s->header.data, s->header.len);
 	buf_deinit(&s->header);
