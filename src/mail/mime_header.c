@@ -217,6 +217,8 @@ int mime_charset_to_utf8(const char *charset, const char *data, size_t len, stru
 	iconv_t cd;
 	int ret;
 
+	if (len == 0)
+		return buf_append(out, "", 0);
 	if (charset != NULL && charset_is_utf8(charset))
 		return utf8_filter(data, len, out);
 	if (charset == NULL || !charset_name_ok(charset)) {

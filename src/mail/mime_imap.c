@@ -117,6 +117,7 @@ struct atok {
 	const char *s;	/* ATOK_QUOTED: the inside, still escaped */
 	size_t len;
 	char c;		/* ATOK_SPECIAL */
+	bool space_before;	/* blanks or a comment came before it */
 };
 
 struct alex {
@@ -144,11 +145,12 @@ static void alex_skip_cfws(struct alex *x)
 
 static void alex_next(struct alex *x, struct atok *t)
 {
-	size_t st;
+	size_t st = x->i;
 	char c;
 
 	alex_skip_cfws(x);
 	memset(t, 0, sizeof(*t));
+	t->space_before = x->i > st;
 	if (x->i >= x->len)
 		return;
 	st = x->i;
@@ -329,24 +331,23 @@ static void addr_emit(struct addr_list *l, struct addr *a)
 }
 
 /* Reads phrase words; stops at a special other than ".". The phrase
- * (display name: words joined by one space) and the same words as a
- * local-part (joined as written) are both kept until it is clear which. */
+ * (display name: words joined by one space where blanks or comments
+ * separated them) and the same words as a local-part (joined as written)
+ * are both kept until it is clear which. */
 static void phrase_read(struct alex *x, struct addr *a, struct buf *local, struct atok *t)
 {
-	bool after_dot = false;
-
 	for (;;) {
 		alex_next(x, t);
 		if (t->type == ATOK_WORD || t->type == ATOK_QUOTED || t->type == ATOK_DLITERAL) {
-			if (a->name.len > 0 && !after_dot)
+			if (a->name.len > 0 && t->space_before)
 				(void)buf_append_char(&a->name, ' ');
 			word_append(t, &a->name);
 			word_append(t, local);
-			after_dot = false;
 		} else if (t->type == ATOK_SPECIAL && t->c == '.') {
+			if (a->name.len > 0 && t->space_before)
+				(void)buf_append_char(&a->name, ' ');
 			(void)buf_append_char(&a->name, '.');
 			(void)buf_append_char(local, '.');
-			after_dot = true;
 		} else {
 			return;
 		}
@@ -380,10 +381,13 @@ static char address_read(struct alex *x, struct addr_list *l, bool in_group)
 	phrase_read(x, &a, &local, &t);
 	if (t.type == ATOK_SPECIAL && t.c == ':' && !in_group) {
 		group_read(x, l, buf_cstr(&a.name));
+		/* the group's ";" is read; go on even if the "," is missing */
 		alex_peek(x, &t);
 		if (t.type == ATOK_SPECIAL && (t.c == ',' || t.c == ';'))
 			alex_next(x, &t);
-		t.c = ',';
+		addr_deinit(&a);
+		buf_deinit(&local);
+		return t.type == ATOK_END ? 0 : ',';
 	} else if (t.type == ATOK_SPECIAL && t.c == '<') {
 		angle_addr_read(x, &a);
 		emit = true;
