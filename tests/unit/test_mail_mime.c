@@ -1255,6 +1255,46 @@ static void test_mime_imap_string(void **state)
 	buf_deinit(&b);
 }
 
+/* Inputs that would take quadratic time in a naive parser: they must
+ * finish within the test timeout (nothing is timed here). */
+static void test_mime_pathological_inputs(void **state)
+{
+	static const struct { const char *prefix, *unit, *suffix; size_t n; } cases[] = {
+		{ "Subject: ", "=?a?q?", "\r\n\r\nx", 50000 },
+		{ "Subject: ", "[fwd: ", "x\r\n\r\nx", 20000 },
+		{ "Subject: ", "[a]", "\r\n\r\nx", 50000 },
+		{ "References: ", "<", ">\r\n\r\nx", 100000 },
+		{ "To: ", "a,", "\r\n\r\nx", 50000 },
+		{ "To: ", "\"", "\r\n\r\nx", 100000 },
+		{ "Content-Type: multipart/mixed; boundary=x\r\n\r\n", "--x\r\n\r\n", "", 20000 },
+		{ "Content-Type: text/plain; ", "a*0=b; ", "\r\n\r\nx", 20000 },
+		{ "", "X: y\r\n", "\r\nx", 50000 },
+	};
+	size_t i, k;
+
+	for (i = 0; i < N(cases); i++) {
+		struct mime_summary sum;
+		struct buf t, h, b;
+		struct msg m;
+
+		buf_init(&t, 0);
+		buf_append_str(&t, cases[i].prefix);
+		for (k = 0; k < cases[i].n; k++)
+			buf_append_str(&t, cases[i].unit);
+		buf_append_str(&t, cases[i].suffix);
+		msg_parse_len(&m, t.data, t.len, NULL);
+		buf_init(&h, 0);
+		buf_init(&b, 0);
+		assert_int_equal(mime_extract_text(m.data, m.len, m.root, &h, &b, 0), 0);
+		assert_int_equal(mime_summarize(m.data, m.len, NULL, &sum), 0);
+		mime_summary_free(&sum);
+		buf_deinit(&h);
+		buf_deinit(&b);
+		buf_deinit(&t);
+		msg_free(&m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1275,6 +1315,7 @@ int main(void)
 		cmocka_unit_test(test_mime_binary_garbage),
 		cmocka_unit_test(test_mime_deep_nesting),
 		cmocka_unit_test(test_mime_limits),
+		cmocka_unit_test(test_mime_pathological_inputs),
 		cmocka_unit_test(test_mime_decode_body),
 		cmocka_unit_test(test_mime_base_subject),
 		cmocka_unit_test(test_mime_date),
