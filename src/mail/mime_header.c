@@ -74,7 +74,8 @@ bool mime_header_next(const char *hdr, size_t len, size_t *pos, struct mime_fiel
 	f->line_len = next - p;
 	f->value = hdr + colon + 1;
 	f->value_len = next - colon - 1;
-	/* the value excludes the final line end */
+	/* the value excludes the final line end. UNSAFE: colon + value_len
+	 * is next - 1, the field's last byte, inside hdr[0..len) */
 	if (f->value_len > 0 && hdr[colon + f->value_len] == '\n')
 		f->value_len--;
 	if (f->value_len > 0 && hdr[colon + f->value_len] == '\r')
@@ -288,6 +289,8 @@ static bool encoded_word_parse(const char *s, size_t len, size_t pos, struct wor
 	size_t i = pos + 2, cs_start = pos + 2, cs_len, end;
 	const char *star;
 
+	/* UNSAFE: every index below is checked against len before its read;
+	 * i + 3 < len covers s[i + 1] and s[i + 2] */
 	if (len - pos < 8 || s[pos] != '=' || s[pos + 1] != '?')
 		return false;
 	while (i < len && i - cs_start < sizeof(w->charset) && s[i] != '?' &&

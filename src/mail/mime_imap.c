@@ -525,20 +525,22 @@ int mime_envelope(const char *msg, size_t len, const struct mime_part *part, str
 
 /* ---- BODY / BODYSTRUCTURE ---- */
 
-/* Percent-encodes value as an RFC 2231 "utf-8''..." ASCII string. */
-static void params_write(struct wr *w, const struct mime_param *params, size_t n)
+/* body-fld-param; with_charset puts the RFC 2045 5.2 default charset
+ * first, for a text part that names none. */
+static void params_write(struct wr *w, const struct mime_param *params, size_t n,
+			 bool with_charset)
 {
 	size_t i;
 
-	if (n == 0) {
+	if (n == 0 && !with_charset) {
 		w_raw(w, "NIL");
 		return;
 	}
-	w_raw(w, "(");
+	w_raw(w, with_charset ? "(\"CHARSET\" \"US-ASCII\"" : "(");
 	for (i = 0; i < n; i++) {
 		char name[128];
 
-		if (i > 0)
+		if (i > 0 || with_charset)
 			w_raw(w, " ");
 		/* RFC 9051 7.5.2: a charset-decoded value is returned as "name*" */
 		if (snprintf(name, sizeof(name), "%s%s", params[i].name,
@@ -597,7 +599,7 @@ static void ext_common_write(struct wr *w, const struct mime_part *p)
 		w_raw(w, "(");
 		w_upper(w, p->disposition);
 		w_raw(w, " ");
-		params_write(w, p->disp_params, p->n_disp_params);
+		params_write(w, p->disp_params, p->n_disp_params, false);
 		w_raw(w, ")");
 	} else {
 		w_raw(w, "NIL");
@@ -633,7 +635,7 @@ static void body_mpart_write(struct wr *w, const char *msg, const struct mime_pa
 	w_upper(w, p->subtype);
 	if (extended) {
 		w_raw(w, " ");
-		params_write(w, p->params, p->n_params);
+		params_write(w, p->params, p->n_params, false);
 		ext_common_write(w, p);
 	}
 	w_raw(w, ")");
@@ -648,10 +650,10 @@ static void body_fields_write(struct wr *w, const struct mime_part *p)
 	w_raw(w, " ");
 	w_upper(w, p->subtype);
 	w_raw(w, " ");
-	if (text && !p->content_type_given && p->n_params == 0)
-		w_raw(w, "(\"CHARSET\" \"US-ASCII\")");	/* RFC 2045 5.2 default */
-	else
-		params_write(w, p->params, p->n_params);
+	/* RFC 2045 5.2: text without a charset is us-ascii. Saying so
+	 * explicitly is what Dovecot and Cyrus do, and spares clients the
+	 * guess. */
+	params_write(w, p->params, p->n_params, text && mime_part_param(p, "charset") == NULL);
 	w_raw(w, " ");
 	w_nstring(w, p->id);
 	w_raw(w, " ");

@@ -210,8 +210,8 @@ static const struct bs_case bs_cases[] = {
 	  "(NIL \"inner\" ((\"Inner\" NIL \"inner\" \"example.org\")) "
 	  "((\"Inner\" NIL \"inner\" \"example.org\")) ((\"Inner\" NIL \"inner\" \"example.org\")) "
 	  "NIL NIL NIL NIL NIL) "
-	  "((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL)"
-	  "(\"TEXT\" \"HTML\" NIL NIL NIL \"7BIT\" 11 1 NIL NIL NIL NIL) \"ALTERNATIVE\" "
+	  "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL)"
+	  "(\"TEXT\" \"HTML\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 11 1 NIL NIL NIL NIL) \"ALTERNATIVE\" "
 	  "(\"BOUNDARY\" \"YY\") NIL NIL NIL) 13 NIL (\"ATTACHMENT\" (\"FILENAME\" \"inner.eml\")) "
 	  "NIL NIL) \"MIXED\" (\"BOUNDARY\" \"XX\") NIL NIL NIL)",
 	  "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 13 1)"
@@ -219,19 +219,20 @@ static const struct bs_case bs_cases[] = {
 	  "(NIL \"inner\" ((\"Inner\" NIL \"inner\" \"example.org\")) "
 	  "((\"Inner\" NIL \"inner\" \"example.org\")) ((\"Inner\" NIL \"inner\" \"example.org\")) "
 	  "NIL NIL NIL NIL NIL) "
-	  "((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 5 1)(\"TEXT\" \"HTML\" NIL NIL NIL \"7BIT\" 11 1)"
+	  "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1)"
+	  "(\"TEXT\" \"HTML\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 11 1)"
 	  " \"ALTERNATIVE\") 13) \"MIXED\")" },
 	/* 3 */
 	{ msg_digest,
 	  "((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 21 "
 	  "(NIL \"one\" NIL NIL NIL NIL NIL NIL NIL NIL) "
 	  "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL) 3 "
-	  "NIL NIL NIL NIL)(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 6 1 NIL NIL NIL NIL) "
+	  "NIL NIL NIL NIL)(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 6 1 NIL NIL NIL NIL) "
 	  "\"DIGEST\" (\"BOUNDARY\" \"D\") NIL NIL NIL)",
 	  "((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 21 "
 	  "(NIL \"one\" NIL NIL NIL NIL NIL NIL NIL NIL) "
 	  "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1) 3)"
-	  "(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 6 1) \"DIGEST\")" },
+	  "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 6 1) \"DIGEST\")" },
 	/* 4 */
 	{ msg_nested,
 	  "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"iso-8859-1\") NIL NIL \"QUOTED-PRINTABLE\" 6 1 "
@@ -270,10 +271,12 @@ static const struct bs_case bs_cases[] = {
 	  "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 2 NIL NIL NIL NIL) "
 	  "\"MIXED\" (\"BOUNDARY\" \"x\") NIL NIL NIL)",
 	  "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 2) \"MIXED\")" },
-	/* 10: quotes and backslashes in parameters are escaped */
+	/* 10: quotes and backslashes in parameters are escaped; a text part
+	 * without a charset gets the RFC 2045 default first */
 	{ "Content-Type: text/plain; name=\"a\\\"b\\\\c\"\r\n\r\n",
-	  "(\"TEXT\" \"PLAIN\" (\"NAME\" \"a\\\"b\\\\c\") NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL)",
-	  "(\"TEXT\" \"PLAIN\" (\"NAME\" \"a\\\"b\\\\c\") NIL NIL \"7BIT\" 0 0)" },
+	  "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"a\\\"b\\\\c\") NIL NIL \"7BIT\" 0 0 "
+	  "NIL NIL NIL NIL)",
+	  "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"a\\\"b\\\\c\") NIL NIL \"7BIT\" 0 0)" },
 };
 
 static void test_mime_bodystructure(void **state)
