@@ -31,6 +31,7 @@ static const struct imap_cmd imap_commands[] = {
 	{ "LOGIN", imap_cmd_login, IMAP_CMD_NOAUTH },
 	{ "AUTHENTICATE", imap_cmd_authenticate, IMAP_CMD_NOAUTH },
 	{ "ENABLE", imap_cmd_enable, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "COMPRESS", imap_cmd_compress, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "SELECT", imap_cmd_select, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "EXAMINE", imap_cmd_examine, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "CREATE", imap_cmd_create, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
@@ -109,7 +110,10 @@ void imap_done(struct imap_session *s, const char *status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (s->view != NULL && s->state == IMAP_STATE_SELECTED && strcmp(status, "BAD") != 0)
+	/* Changes made in this process reach the view through imap_changed();
+	 * NOOP also polls, for changes made by the tern CLI. */
+	if (s->view != NULL && s->state == IMAP_STATE_SELECTED && strcmp(status, "BAD") != 0 &&
+	    (s->view->changed || s->cmd == NULL || s->cmd->handler == imap_cmd_noop))
 		imap_view_sync(s, s->cmd == NULL || !(s->cmd->flags & IMAP_CMD_NO_EXPUNGE) || s->uid);
 	conn_printf(s->conn, "%s %s %s\r\n", s->tag[0] ? s->tag : "*", status, text);
 	free_cmd_ctx(s);
@@ -271,6 +275,7 @@ static void big_literal(struct imap_session *s)
 
 	if (s->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED) && reading_append(s) &&
 	    lit->size <= s->srv->cfg->smtp_max_message_size && s->n_ext < IMAP_EXT_LITERALS_MAX) {
+		s->ext = xrealloc(s->ext, (s->n_ext + 1) * sizeof(*s->ext));
 		b = &s->ext[s->n_ext++];
 		buf_init(b, lit->size);
 		s->ext_left = lit->size;
@@ -313,6 +318,8 @@ void imap_ext_literals_clear(struct imap_session *s)
 
 	for (i = 0; i < s->n_ext; i++)
 		buf_deinit(&s->ext[i]);
+	free(s->ext);
+	s->ext = NULL;
 	s->n_ext = 0;
 }
 
@@ -376,12 +383,13 @@ static void imap_process_input(struct imap_session *s)
 
 static void imap_greet(struct imap_session *s)
 {
+	struct buf caps;
+
 	imap_enter_state(s, IMAP_STATE_NOAUTH);
-	conn_printf(s->conn, "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 %s%sAUTH=PLAIN SASL-IR "
-		    "LITERAL+ ID ENABLE] Tern IMAP server ready\r\n",
-		    conn_can_tls(s->conn) && !s->conn->tls ? "STARTTLS " : "",
-		    s->conn->tls || (s->conn->loopback && s->srv->cfg->plaintext_auth_loopback) ?
-		    "" : "LOGINDISABLED ");
+	buf_init(&caps, 0);
+	imap_write_capabilities(s, &caps);
+	conn_printf(s->conn, "* OK [%s] Tern IMAP server ready\r\n", buf_cstr(&caps));
+	buf_deinit(&caps);
 }
 
 static void imap_on_read(struct conn *conn, void *ctx)
@@ -423,6 +431,7 @@ static void imap_on_event(struct conn *conn, void *ctx, enum conn_event ev)
 
 static void imap_on_drained(struct conn *conn, void *ctx)
 {
+	imap_fetch_output_drained(ctx);
 }
 
 static void imap_shutdown(struct server_session *ss)
