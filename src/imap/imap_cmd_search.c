@@ -355,7 +355,8 @@ static void text_keys(struct search_ctx *c, const struct imap_search_key *k, uin
 		if (!set[i])
 			continue;
 		if (msg_indexed(c, i))
-			set[i] = bsearch(&c->v->msgs[i].uid, uids, n, sizeof(*uids), uid_cmp) != NULL;
+			set[i] = n > 0 && bsearch(&c->v->msgs[i].uid, uids, n, sizeof(*uids),
+						  uid_cmp) != NULL;
 		else
 			set[i] = text_scan(c, k, i);
 	}
