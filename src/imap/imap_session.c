@@ -205,9 +205,10 @@ static const struct imap_cmd *find_command(const struct imap_command *c)
 
 static void set_tag(struct imap_session *s, const char *tag, size_t len)
 {
-	if (len > IMAP_TAG_MAX)
+	if (len > IMAP_TAG_MAX || tag == NULL)
 		len = 0;
-	memcpy(s->tag, tag, len);
+	if (len > 0)
+		memcpy(s->tag, tag, len);
 	s->tag[len] = '\0';
 }
 

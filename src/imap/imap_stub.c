@@ -1,2 +1,0 @@
-/* TEMPORARY (branch imap only): commands not written yet. */
-#include "imap/imap_session.h"
