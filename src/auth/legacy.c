@@ -61,6 +61,45 @@ static bool crypt_chars_ok(const char *s, size_t len, bool argon2)
 	return true;
 }
 
+/* Work factors above these would tie a worker thread up for seconds on
+ * every login attempt (a denial of service through an imported hash):
+ * Dovecot's defaults are 5000 rounds and bcrypt cost 5-12. */
+#define LEGACY_SHA_ROUNDS_MAX 500000
+#define LEGACY_BCRYPT_COST_MAX 14
+
+static bool b64_run(const char *s, size_t n)
+{
+	return strspn(s, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") >= n;
+}
+
+/* "$6$[rounds=N$]salt$hash" with the lengths crypt(3) produces. */
+static bool sha_crypt_shape(const char *h, size_t len, size_t hash_len)
+{
+	const char *p = h + 3, *dollar;
+	uint64_t rounds;
+
+	if (strncmp(p, "rounds=", 7) == 0) {
+		dollar = strchr(p, '$');
+		if (dollar == NULL || parse_uint(p + 7, (size_t)(dollar - p - 7),
+						 LEGACY_SHA_ROUNDS_MAX, &rounds) < 0)
+			return false;
+		p = dollar + 1;
+	}
+	dollar = strchr(p, '$');
+	if (dollar == NULL || dollar == p || dollar - p > 16 || !b64_run(p, (size_t)(dollar - p)))
+		return false;
+	return (size_t)(h + len - dollar - 1) == hash_len && b64_run(dollar + 1, hash_len);
+}
+
+/* "$2b$NN$" + 22 salt + 31 hash characters */
+static bool bcrypt_shape(const char *h, size_t len)
+{
+	uint64_t cost;
+
+	return len == 60 && h[6] == '$' && parse_uint(h + 4, 2, LEGACY_BCRYPT_COST_MAX, &cost) == 0 &&
+	       cost >= 4 && b64_run(h + 7, 53);
+}
+
 static int parse_crypt(const struct legacy_scheme *sc, const char *h, size_t len,
 		       char **stored_r, const char **error_r)
 {
@@ -79,9 +118,15 @@ static int parse_crypt(const struct legacy_scheme *sc, const char *h, size_t len
 		*error_r = "the hash does not match its {SCHEME} (e.g. {SHA512-CRYPT} needs $6$)";
 		return -1;
 	}
+	if (!(h[1] == '6' ? sha_crypt_shape(h, len, 86) : h[1] == '5' ? sha_crypt_shape(h, len, 43) :
+	      bcrypt_shape(h, len))) {
+		*error_r = "the hash is malformed, or its rounds/cost are beyond what Tern accepts";
+		return -1;
+	}
 	memcpy(copy, h, len);
 	copy[len] = '\0';
-	if (crypt_checksalt(copy) != CRYPT_SALT_OK) {
+	/* LEGACY: enabled but not for new hashes, which is what we want */
+	if (crypt_checksalt(copy) != CRYPT_SALT_OK && crypt_checksalt(copy) != CRYPT_SALT_METHOD_LEGACY) {
 		*error_r = "the hash's salt or parameters are not valid for its scheme";
 		return -1;
 	}
