@@ -59,6 +59,8 @@ static const struct {
 	  "                             clients then need app passwords\n"
 	  "  user 2fa disable|status ADDRESS\n"
 	  "                             turn two-factor off, or show whether it is on\n"
+	  "  user 2fa check ADDRESS     read a code from standard input and use it up as a\n"
+	  "                             login would (each code works once)\n"
 	  "  user app-password add ADDRESS NAME\n"
 	  "                             make a password for one mail client, printed once\n"
 	  "  user app-password list ADDRESS\n"
