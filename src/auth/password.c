@@ -1,86 +1,55 @@
 /*
- * Argon2id hashing and the asynchronous login check.
+ * Argon2id hashing with configurable cost, and verification of every hash
+ * Tern may hold: its own Argon2id, Argon2i/Argon2id imported from another
+ * server, and the crypt(3) schemes of legacy.c. Pure functions, safe on
+ * any thread; the slow ones run on the worker pool (login.c).
  */
 #include "auth/auth.h"
-#include "core/log.h"
-#include "core/util.h"
-#include "core/workers.h"
-#include "store/store.h"
+#include "core/config.h"
 
-#include <openssl/crypto.h>
 #include <sodium.h>
-#include <stdlib.h>
 #include <string.h>
 
-static char dummy_hash[PASSWORD_HASH_MAX];
+void password_params_default(struct password_params *p)
+{
+	p->memory = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	p->iterations = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
+}
+
+void password_params_from_config(struct password_params *p, const struct config *cfg)
+{
+	p->memory = cfg->auth_argon2_memory;
+	p->iterations = cfg->auth_argon2_iterations;
+}
+
+int password_hash_params(const struct password_params *p, const char *password, size_t len,
+			 char out[PASSWORD_HASH_MAX])
+{
+	_Static_assert(PASSWORD_HASH_MAX >= crypto_pwhash_argon2id_STRBYTES, "hash buffer too small");
+	return crypto_pwhash_argon2id_str(out, password, len, (unsigned long long)p->iterations,
+					  (size_t)p->memory);
+}
 
 int password_hash(const char *password, size_t len, char out[PASSWORD_HASH_MAX])
 {
-	_Static_assert(PASSWORD_HASH_MAX >= crypto_pwhash_STRBYTES, "hash buffer too small");
-	return crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				 crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	struct password_params p;
+
+	password_params_default(&p);
+	return password_hash_params(&p, password, len, out);
 }
 
 bool password_verify(const char *hash, const char *password, size_t len)
 {
+	if (hash[0] == '{')
+		return password_legacy_verify(hash, password, len);
+	/* crypto_pwhash_str_verify() takes $argon2id$ and $argon2i$ */
 	return crypto_pwhash_str_verify(hash, password, len) == 0;
 }
 
-void auth_init(void)
+bool password_needs_rehash(const char *hash, const struct password_params *p)
 {
-	char random_password[33];
-
-	random_id(random_password, 32);
-	if (password_hash(random_password, 32, dummy_hash) < 0)
-		fatal("cannot compute the Argon2id dummy hash (out of memory?)");
-}
-
-struct login_job {
-	char *hash;		/* owned */
-	char *password;		/* owned; wiped before free */
-	size_t password_len;
-	int64_t account_id;	/* 0 for an unknown user */
-	bool ok;
-	auth_done_fn *done;
-	void *ctx;
-};
-
-static void login_work(void *arg)
-{
-	struct login_job *job = arg;
-
-	job->ok = password_verify(job->hash, job->password, job->password_len);
-}
-
-static void login_done(void *arg)
-{
-	struct login_job *job = arg;
-
-	job->done(job->ctx, job->ok ? job->account_id : 0);
-	OPENSSL_cleanse(job->password, job->password_len);
-	free(job->password);
-	free(job->hash);
-	free(job);
-}
-
-void auth_login(struct store *store, struct workers *workers, const char *address,
-		const char *password, size_t password_len, auth_done_fn *done, void *ctx)
-{
-	struct login_job *job = xcalloc(1, sizeof(*job));
-	int found;
-
-	found = store_account_lookup(store, address, &job->account_id, &job->hash);
-	if (found < 0)
-		log_error("auth lookup failed: %s", store_error(store));
-	if (found != 1) {
-		/* Unknown user: verify against the dummy hash so the reply
-		 * takes as long as for a wrong password. */
-		job->hash = xstrdup(dummy_hash);
-		job->account_id = 0;
-	}
-	job->password = xstrndup(password, password_len);
-	job->password_len = password_len;
-	job->done = done;
-	job->ctx = ctx;
-	workers_submit(workers, login_work, login_done, job);
+	if (strncmp(hash, "$argon2id$", 10) != 0)
+		return true;
+	return crypto_pwhash_argon2id_str_needs_rehash(hash, (unsigned long long)p->iterations,
+						       (size_t)p->memory) != 0;
 }

@@ -38,12 +38,35 @@ static const struct {
 	  "  domain list                list domains with their user and alias counts\n"
 	  "  domain remove DOMAIN       stop serving DOMAIN (it must have no users or aliases)\n" },
 	{ "user",
-	  "  user add ADDRESS [--password-stdin]\n"
+	  "  user add ADDRESS [--password-stdin | --generate] [--force]\n"
 	  "                             create a mailbox; asks for the password twice on\n"
 	  "                             the terminal, or reads the first line of standard\n"
-	  "                             input with --password-stdin (never on the command line)\n"
-	  "  user passwd ADDRESS [--password-stdin]\n"
+	  "                             input with --password-stdin (never on the command line);\n"
+	  "                             --generate makes a strong one and prints it once.\n"
+	  "                             The [auth] password policy applies (length, strength,\n"
+	  "                             no part of the address); --force skips it\n"
+	  "  user passwd ADDRESS [--password-stdin | --generate] [--force]\n"
 	  "                             change a password\n"
+	  "  user import-hash ADDRESS '{SCHEME}HASH'\n"
+	  "  user import-hash --stdin   take a hash from another server ({SHA512-CRYPT},\n"
+	  "                             {SHA256-CRYPT}, {BLF-CRYPT}, {ARGON2ID}, {ARGON2I};\n"
+	  "                             {PLAIN} is hashed at once), creating the user if\n"
+	  "                             needed; --stdin reads address:hash lines (a Dovecot\n"
+	  "                             passwd-file). Rehashed to Argon2id at the first login\n"
+	  "  user 2fa enable ADDRESS    turn on TOTP two-factor: shows a QR code and the\n"
+	  "                             secret, reads a current code from standard input to\n"
+	  "                             confirm, prints ten one-time recovery codes. Mail\n"
+	  "                             clients then need app passwords\n"
+	  "  user 2fa disable|status ADDRESS\n"
+	  "                             turn two-factor off, or show whether it is on\n"
+	  "  user 2fa check ADDRESS     read a code from standard input and use it up as a\n"
+	  "                             login would (each code works once)\n"
+	  "  user app-password add ADDRESS NAME\n"
+	  "                             make a password for one mail client, printed once\n"
+	  "  user app-password list ADDRESS\n"
+	  "  user app-password revoke ADDRESS NAME\n"
+	  "                             list app passwords, or revoke one (at once)\n"
+	  "  user history ADDRESS       the last 20 logins: time, protocol, IP, result\n"
 	  "  user list [DOMAIN]         list users with message counts and sizes\n"
 	  "  user remove ADDRESS        delete a user and all their mail\n"
 	  "  user quota ADDRESS [SIZE|none]\n"
@@ -58,6 +81,10 @@ static const struct {
 	  "  sendmail [-t] [-i] [-f SENDER] [-F NAME] [RECIPIENT...]\n"
 	  "                             queue a message from standard input through the\n"
 	  "                             running daemon (also run as `sendmail`, docs/sendmail.md)\n" },
+	{ "security",
+	  "  security blocked           list the IPs and users the brute-force limits block\n"
+	  "  security unblock IP|ADDRESS\n"
+	  "                             lift a block and forget its failures\n" },
 	{ "status", "  status                     show the running daemon's state (key=value lines)\n" },
 	{ "reload", "  reload                     make the daemon re-read its config and certificates\n" },
 	{ "dns",
@@ -226,7 +253,7 @@ char *cli_read_password(bool from_stdin)
 }
 
 /* Sends one command to the daemon's control socket and prints the answer. */
-static int cli_control(struct cli *cli, const char *command)
+int cli_control(struct cli *cli, const char *command)
 {
 	struct config *cfg = cli_config(cli);
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -293,6 +320,8 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 		return cli_alias(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "dns"))
 		return cli_dns(cli, argc - 1, argv + 1);
+	if (!strcmp(cmd, "security") && argc > 1)
+		return cli_security(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") && argc == 1)
 		return cli_control(cli, "status");
 	if (!strcmp(cmd, "reload") && argc == 1)

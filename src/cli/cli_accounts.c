@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,48 +96,107 @@ static void print_user(void *ctx, const char *address, int64_t messages, int64_t
 	printf("%-40s messages=%lld bytes=%lld\n", address, (long long)messages, (long long)bytes);
 }
 
-/* user add|passwd ADDRESS [--password-stdin] */
-static int user_set_password(struct cli *cli, bool add, int argc, char **argv)
+char *cli_checked_address(const char *s)
 {
-	char hash[PASSWORD_HASH_MAX], *addr = NULL, *password;
-	bool from_stdin = false;
-	struct store *s;
-	int i, ret;
+	return checked_address(s, false);
+}
+
+#define USER_PASSWORD_USAGE "user add|passwd ADDRESS [--password-stdin | --generate] [--force]"
+
+struct password_opts {
+	char *addr;		/* owned */
+	bool from_stdin, generate, force;
+};
+
+static int parse_password_opts(int argc, char **argv, struct password_opts *o)
+{
+	int i;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--password-stdin")) {
-			from_stdin = true;
-		} else if (addr != NULL) {
+			o->from_stdin = true;
+		} else if (!strcmp(argv[i], "--generate")) {
+			o->generate = true;
+		} else if (!strcmp(argv[i], "--force")) {
+			o->force = true;
+		} else if (o->addr != NULL) {
 			/* one address only: a password on argv would leak to ps */
-			free(addr);
-			return usage_error("user add|passwd ADDRESS [--password-stdin]");
-		} else if ((addr = checked_address(argv[i], false)) == NULL) {
+			return usage_error(USER_PASSWORD_USAGE);
+		} else if ((o->addr = checked_address(argv[i], false)) == NULL) {
 			return 1;
 		}
 	}
-	if (addr == NULL)
-		return usage_error("user add|passwd ADDRESS [--password-stdin]");
+	if (o->addr == NULL || (o->generate && o->from_stdin))
+		return usage_error(USER_PASSWORD_USAGE);
+	return 0;
+}
+
+/* Reads or generates the password and checks the policy (unless the
+ * admin forces it: e.g. a migrated user's known password). */
+static char *obtain_password(struct cli *cli, const struct password_opts *o)
+{
+	struct password_policy policy;
+	char reason[256], *password;
+
+	if (o->generate) {
+		password = xmalloc(PASSWORD_GENERATED_LEN + 1);
+		password_generate(password);
+		return password;
+	}
+	password = cli_read_password(o->from_stdin);
+	password_policy_from_config(&policy, cli_config(cli));
+	if (!o->force && password_policy_check(&policy, password, o->addr, reason,
+					       sizeof(reason)) < 0) {
+		cli_free_password(password);
+		cli_fail("password refused, %s (--generate makes a strong one)", reason);
+		return NULL;
+	}
+	return password;
+}
+
+/* user add|passwd ADDRESS [--password-stdin | --generate] [--force] */
+static int user_set_password(struct cli *cli, bool add, int argc, char **argv)
+{
+	struct password_opts o = { 0 };
+	struct password_params params;
+	char hash[PASSWORD_HASH_MAX], *password;
+	struct store *s;
+	int ret;
+
+	if ((ret = parse_password_opts(argc, argv, &o)) != 0) {
+		free(o.addr);
+		return ret;
+	}
 	s = cli_store(cli);
 	/* Fail before asking for a password that would be thrown away. */
-	if (add && !store_domain_exists(s, strrchr(addr, '@') + 1)) {
+	if (add && !store_domain_exists(s, strrchr(o.addr, '@') + 1)) {
 		cli_fail("domain %s does not exist; add it with 'tern domain add %s'",
-			 strrchr(addr, '@') + 1, strrchr(addr, '@') + 1);
-		free(addr);
+			 strrchr(o.addr, '@') + 1, strrchr(o.addr, '@') + 1);
+		free(o.addr);
 		return 1;
 	}
-	password = cli_read_password(from_stdin);
-	ret = password_hash(password, strlen(password), hash);
-	cli_free_password(password);
+	if ((password = obtain_password(cli, &o)) == NULL) {
+		free(o.addr);
+		return 1;
+	}
+	password_params_from_config(&params, cli_config(cli));
+	ret = password_hash_params(&params, password, strlen(password), hash);
 	if (ret < 0) {
-		free(addr);
+		cli_free_password(password);
+		free(o.addr);
 		return cli_fail("cannot hash the password (out of memory)");
 	}
-	ret = add ? store_account_add(s, addr, hash) : store_account_set_password(s, addr, hash);
+	ret = add ? store_account_add(s, o.addr, hash) : store_account_set_password(s, o.addr, hash);
 	if (ret < 0)
 		ret = cli_fail("%s", store_error(s));
 	else
-		printf("%s %s\n", add ? "added user" : "changed password of", addr);
-	free(addr);
+		printf("%s %s\n", add ? "added user" : "changed password of", o.addr);
+	/* shown once, never stored in clear */
+	if (ret == 0 && o.generate)
+		printf("password: %s\n", password);
+	cli_free_password(password);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	free(o.addr);
 	return ret;
 }
 
@@ -200,7 +260,8 @@ static int user_quota(struct cli *cli, int argc, char **argv)
 
 int cli_user(struct cli *cli, int argc, char **argv)
 {
-	const char *usage = "user add|passwd|list|remove|quota [ADDRESS|DOMAIN] [--password-stdin]";
+	const char *usage = "user add|passwd|list|remove|quota|import-hash|2fa|app-password|history "
+			    "[ADDRESS|DOMAIN] [--password-stdin]";
 	char *addr;
 	int ret;
 
@@ -230,6 +291,9 @@ int cli_user(struct cli *cli, int argc, char **argv)
 		free(addr);
 		return ret;
 	}
+	if (!strcmp(argv[0], "import-hash") || !strcmp(argv[0], "2fa") ||
+	    !strcmp(argv[0], "app-password") || !strcmp(argv[0], "history"))
+		return cli_user_security(cli, argc, argv);
 	return usage_error(usage);
 }
 

@@ -89,6 +89,17 @@ static const struct key_def key_defs[] = {
 	{ "dns", "resolver", KEY_STRING, OFF(dns_resolver), 0, 0, 0 },
 	{ "dns", "trust_anchor", KEY_STRING, OFF(dns_trust_anchor), 0, 0, 0 },
 	{ "dns", "timeout", KEY_DURATION, OFF(dns_timeout), 1, 300, 0 },
+	{ "auth", "min_password_length", KEY_COUNT, OFF(auth_min_password_length),
+	  AUTH_MIN_PASSWORD_LENGTH_FLOOR, 1024, 0 },
+	{ "auth", "min_password_score", KEY_COUNT, OFF(auth_min_password_score), 0, 4, 0 },
+	{ "auth", "argon2_memory", KEY_SIZE, OFF(auth_argon2_memory), 8 * 1024 * 1024, 4ULL << 30, 0 },
+	{ "auth", "argon2_iterations", KEY_COUNT, OFF(auth_argon2_iterations), 1, 100, 0 },
+	{ "auth", "max_failures_per_ip", KEY_COUNT, OFF(auth_max_failures_per_ip), 1, 100000, 0 },
+	{ "auth", "max_failures_per_account", KEY_COUNT, OFF(auth_max_failures_per_account), 1,
+	  100000, 0 },
+	{ "auth", "block_time", KEY_DURATION, OFF(auth_block_time), 1, 7 * 86400, 0 },
+	{ "auth", "failure_delay", KEY_DURATION, OFF(auth_failure_delay), 0, 60, 0 },
+	{ "auth", "failure_delay_max", KEY_DURATION, OFF(auth_failure_delay_max), 0, 600, 0 },
 	{ "listen", "smtp", KEY_LISTEN, 0, 0, 0, SERVICE_SMTP },
 	{ "listen", "pop3", KEY_LISTEN, 0, 0, 0, SERVICE_POP3 },
 	{ "listen", "pop3s", KEY_LISTEN, 0, 0, 0, SERVICE_POP3S },
@@ -432,6 +443,15 @@ static void config_set_defaults(struct config *cfg)
 	cfg->relay_tls = xstrdup("starttls");
 	cfg->dns_resolver = xstrdup("system");
 	cfg->dns_timeout = DNS_TIMEOUT_DEFAULT;
+	cfg->auth_min_password_length = AUTH_MIN_PASSWORD_LENGTH_DEFAULT;
+	cfg->auth_min_password_score = AUTH_MIN_PASSWORD_SCORE_DEFAULT;
+	cfg->auth_argon2_memory = AUTH_ARGON2_MEMORY_DEFAULT;
+	cfg->auth_argon2_iterations = AUTH_ARGON2_ITERATIONS_DEFAULT;
+	cfg->auth_max_failures_per_ip = AUTH_MAX_FAILURES_PER_IP_DEFAULT;
+	cfg->auth_max_failures_per_account = AUTH_MAX_FAILURES_PER_ACCOUNT_DEFAULT;
+	cfg->auth_block_time = AUTH_BLOCK_TIME_DEFAULT;
+	cfg->auth_failure_delay = AUTH_FAILURE_DELAY_DEFAULT;
+	cfg->auth_failure_delay_max = AUTH_FAILURE_DELAY_MAX_DEFAULT;
 }
 
 /* Cross-key checks once the whole file is read. */

@@ -100,6 +100,16 @@ struct config {
 	char *dns_resolver;		/* owned: "system" or "IP[@port] ..." */
 	char *dns_trust_anchor;		/* owned, or NULL: no DNSSEC validation */
 	uint64_t dns_timeout;
+	/* [auth] (src/auth/auth.h) */
+	uint64_t auth_min_password_length;
+	uint64_t auth_min_password_score;	/* zxcvbn 0-4 */
+	uint64_t auth_argon2_memory;		/* bytes */
+	uint64_t auth_argon2_iterations;
+	uint64_t auth_max_failures_per_ip;
+	uint64_t auth_max_failures_per_account;
+	uint64_t auth_block_time;
+	uint64_t auth_failure_delay;
+	uint64_t auth_failure_delay_max;
 	/* [listen] */
 	struct config_listener listeners[CONFIG_MAX_LISTENERS];
 	unsigned n_listeners;

@@ -115,6 +115,31 @@
 #define MIME_PARTS_MAX_DEFAULT 10000
 #define MIME_HEADER_LINES_MAX_DEFAULT 10000
 
+/* Account security ([auth], src/auth/). Passwords: NIST SP 800-63B asks
+ * for 8 at least; 12 plus a zxcvbn score of 3 (10^8 guesses) resists
+ * online guessing and slows offline cracking of an Argon2id hash. */
+#define AUTH_MIN_PASSWORD_LENGTH_DEFAULT 12
+#define AUTH_MIN_PASSWORD_LENGTH_FLOOR 8
+#define AUTH_MIN_PASSWORD_SCORE_DEFAULT 3
+/* libsodium crypto_pwhash_MEMLIMIT_INTERACTIVE / OPSLIMIT_INTERACTIVE
+ * (RFC 9106 4 second recommended option uses 64 MiB too). */
+#define AUTH_ARGON2_MEMORY_DEFAULT (64ULL * 1024 * 1024)
+#define AUTH_ARGON2_ITERATIONS_DEFAULT 2
+/* Brute force: the reply to a failure waits failure_delay, doubling with
+ * each failure of the IP or account up to failure_delay_max (Dovecot's
+ * auth_failure_delay is 2 s flat); past max_failures_per_ip failures the
+ * IP is blocked for block_time, past max_failures_per_account the account
+ * (except for IPs that logged in to it before). Failures are forgotten
+ * block_time after the last one. */
+#define AUTH_MAX_FAILURES_PER_IP_DEFAULT 10
+#define AUTH_MAX_FAILURES_PER_ACCOUNT_DEFAULT 100
+#define AUTH_BLOCK_TIME_DEFAULT (15 * 60)
+#define AUTH_FAILURE_DELAY_DEFAULT 1
+#define AUTH_FAILURE_DELAY_MAX_DEFAULT 16
+/* Distinct IPs and accounts the rate limiter remembers; past it the
+ * oldest entries go first (bounds the daemon's memory under a spray). */
+#define AUTH_RATELIMIT_ENTRIES_MAX 50000
+
 #define ADDRESS_MAX 320
 #define PASSWORD_MAX 1024
 

@@ -1,10 +1,13 @@
 /*
  * The control socket: a Unix socket (mode 0700, owned by the service
  * user) where `tern` sends one command line and reads the answer until the
- * daemon closes. Commands: "status", "reload".
+ * daemon closes. Commands: "status", "reload", "security blocked" (the
+ * IPs and accounts the brute-force limits block, one per line) and
+ * "security unblock IP|ADDRESS".
  */
 #include "daemon/daemon.h"
 #include "daemon/server.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/workers.h"
@@ -61,6 +64,40 @@ static void control_status(struct server *srv, struct evbuffer *out)
 			    (long long)st.queued);
 }
 
+static void print_blocked(void *ctx, const char *key, bool is_ip, unsigned failures,
+			  int64_t until)
+{
+	struct evbuffer *out = ctx;
+	char esc[LOG_ESCAPE_MAX];
+
+	evbuffer_add_printf(out, "%s=%s failures=%u blocked_for_s=%lld\n", is_ip ? "ip" : "user",
+			    log_escape(esc, key, strlen(key)), failures,
+			    (long long)(until - time_now()));
+}
+
+static void control_security(struct server *srv, const char *args, struct evbuffer *out)
+{
+	struct ratelimit *rl = auth_ratelimit(srv->auth);
+
+	if (strcmp(args, "blocked") == 0) {
+		ratelimit_list(rl, time_now(), print_blocked, out);
+		evbuffer_add_printf(out, "ok\n");
+	} else if (strncmp(args, "unblock ", 8) == 0 && args[8] != '\0') {
+		char esc[LOG_ESCAPE_MAX];
+
+		log_escape(esc, args + 8, strlen(args + 8));
+		if (ratelimit_unblock(rl, args + 8) == 1) {
+			log_info("security unblock key=\"%s\"", esc);
+			evbuffer_add_printf(out, "ok\n");
+		} else {
+			evbuffer_add_printf(out, "error=%s is not blocked and has no failures\n",
+					    esc);
+		}
+	} else {
+		evbuffer_add_printf(out, "error=usage: security blocked | security unblock IP|ADDRESS\n");
+	}
+}
+
 static void control_close_cb(struct bufferevent *bev, void *arg)
 {
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -93,6 +130,8 @@ static void control_read_cb(struct bufferevent *bev, void *arg)
 		} else {
 			evbuffer_add_printf(out, "ok\n");
 		}
+	} else if (strncmp(line, "security ", 9) == 0) {
+		control_security(c->srv, line + 9, out);
 	} else {
 		evbuffer_add_printf(out, "error=unknown command\n");
 	}

@@ -192,6 +192,7 @@ static int open_store(struct server *srv)
 		free(error);
 		return -1;
 	}
+	srv->auth = auth_new(srv->base, srv->store, srv->workers, srv->committer, srv->cfg);
 	return 0;
 }
 
@@ -265,6 +266,8 @@ int daemon_reload(struct server *srv, char **error_r)
 	srv->tls = tls;
 	config_free(&srv->cfg);
 	srv->cfg = cfg;
+	if (srv->auth != NULL)
+		auth_set_config(srv->auth, cfg);
 	log_set_level(cfg->log_level);
 	log_info("reloaded config=%s certificates=%u", cfg->path, cfg->n_certs);
 	return 0;
@@ -380,7 +383,6 @@ static int daemon_serve(struct daemon *d)
 	srv->per_ip = counter_map_new();
 	srv->pop3_locks = counter_map_new();
 	srv->started = time_now();
-	auth_init();
 	for (i = 0; i < d->n_listeners; i++) {
 		if (listener_start(d->listeners[i], srv->base, accept_cb, srv) < 0) {
 			log_error("cannot start listener");
@@ -410,12 +412,17 @@ static void daemon_cleanup(struct daemon *d)
 		listener_free(&d->listeners[i]);
 	control_free(&d->control);
 	/* Sessions left after the grace period: free them (nothing they hold
-	 * was acknowledged). Jobs still queued finish first. */
+	 * was acknowledged). Jobs still queued finish first; logins finishing
+	 * now start no new jobs (auth_stop) and delayed failures are
+	 * answered before their sessions go (auth_free). */
+	if (srv->auth != NULL)
+		auth_stop(srv->auth);
 	workers_free(&srv->workers);
 	if (srv->inbox != NULL)
 		loop_inbox_drain(srv->inbox);	/* may submit commits */
 	committer_free(&srv->committer);
 	loop_inbox_free(&srv->inbox);
+	auth_free(&srv->auth);
 	for (ss = srv->sessions; ss != NULL; ss = next) {
 		next = ss->next;
 		ss->free(ss);

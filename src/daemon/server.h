@@ -20,6 +20,7 @@ struct loop_inbox;
 struct tls_ctx;
 struct counter_map;
 struct conn;
+struct auth;
 
 /* Embedded in every protocol session; links it into the server's list. */
 struct server_session {
@@ -53,6 +54,7 @@ struct server {
 	struct store *store;		/* owned; loop-thread connection */
 	struct committer *committer;	/* owned */
 	struct workers *workers;	/* owned */
+	struct auth *auth;		/* owned: logins, brute-force limits */
 	struct loop_inbox *inbox;	/* owned */
 	struct tls_ctx *tls;		/* counted reference, or NULL */
 	struct counter_map *per_ip;	/* owned: live connections per IP */

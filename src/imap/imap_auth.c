@@ -191,7 +191,8 @@ static void start_login(struct imap_session *s, const char *user, size_t user_le
 	s->wait = IMAP_WAIT_JOB;
 	conn_pause(s->conn, true);
 	s->ss.pending_jobs++;
-	auth_login(s->srv->store, s->srv->workers, s->user, password, password_len, login_done, s);
+	auth_mail_login(s->srv->auth, "imap", s->conn->peer_ip, s->user, password, password_len,
+			login_done, s);
 }
 
 void imap_cmd_login(struct imap_session *s, struct imap_cursor *cur)

@@ -155,7 +155,8 @@ static void start_login(struct pop3_session *s, const char *password, size_t len
 	pop3_enter_state(s, POP3_STATE_BUSY);
 	conn_pause(s->conn, true);
 	s->ss.pending_jobs++;
-	auth_login(s->srv->store, s->srv->workers, buf_cstr(&s->user), password, len, login_done, s);
+	auth_mail_login(s->srv->auth, "pop3", s->conn->peer_ip, buf_cstr(&s->user), password, len,
+			login_done, s);
 }
 
 /* ---- commands: AUTHORIZATION ------------------------------------------------ */

@@ -2,7 +2,7 @@
  * SMTP AUTH (RFC 4954) for the submission ports: PLAIN (RFC 4616, with or
  * without an initial response) and LOGIN (draft-murchison-sasl-login: the
  * server prompts "Username:" and "Password:" in base64). The password
- * check runs on the worker pool through auth_login(); input is paused
+ * check runs on the worker pool through auth_mail_login(); input is paused
  * meanwhile. Passwords are never logged and are wiped after use; after
  * SMTP_AUTH_FAILURES_MAX failures the session is closed.
  */
@@ -65,8 +65,8 @@ static void start_login(struct smtp_session *s, const char *password, size_t len
 	smtp_enter_state(s, SMTP_STATE_BUSY);
 	conn_pause(s->conn, true);
 	s->ss.pending_jobs++;
-	auth_login(s->srv->store, s->srv->workers, buf_cstr(&s->auth_user), password, len,
-		   login_done, s);
+	auth_mail_login(s->srv->auth, "smtp", s->conn->peer_ip, buf_cstr(&s->auth_user), password,
+			len, login_done, s);
 }
 
 /* A response that cannot be used: RFC 4954 4 says 501. */

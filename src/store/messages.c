@@ -360,6 +360,9 @@ static int delete_account_rows(struct store *s, int64_t id)
 		"DELETE FROM expunged WHERE mailbox_id IN"
 		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
 		"DELETE FROM mailboxes WHERE account_id = ?1",
+		"DELETE FROM app_passwords WHERE account_id = ?1",
+		"DELETE FROM recovery_codes WHERE account_id = ?1",
+		"DELETE FROM logins WHERE account_id = ?1",
 		"DELETE FROM accounts WHERE id = ?1",
 	};
 	sqlite3_stmt *st;

@@ -114,6 +114,37 @@ static const char *const migrations[] = {
 	"ALTER TABLE queue ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE queue ADD COLUMN account_id INTEGER;"	/* submitting account */
 	"CREATE INDEX queue_qid ON queue(queue_id);",
+
+	/* 2 -> 3: account security (issue 5). A NULL totp_secret means
+	 * two-factor is off; totp_last_step is the last RFC 6238 time step
+	 * accepted, so each code works once. App passwords and recovery
+	 * codes are high-entropy random strings stored as SHA-256 digests
+	 * (src/auth/apppass.c says why a fast hash is enough). logins is the
+	 * history the portal shows; the committer prunes it per account. */
+	"ALTER TABLE accounts ADD COLUMN totp_secret TEXT;"	/* base32 */
+	"ALTER TABLE accounts ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE app_passwords ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  name TEXT NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER,"
+	"  UNIQUE (account_id, name));"
+	"CREATE TABLE recovery_codes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	"  hash BLOB NOT NULL,"
+	"  used INTEGER);"		/* time of use, or NULL */
+	"CREATE INDEX recovery_codes_account ON recovery_codes(account_id);"
+	"CREATE TABLE logins ("
+	"  id INTEGER PRIMARY KEY,"
+	"  account_id INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  protocol TEXT NOT NULL,"	/* imap, pop3, smtp, web */
+	"  ip TEXT NOT NULL,"
+	"  success INTEGER NOT NULL);"
+	"CREATE INDEX logins_account ON logins(account_id, id);",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

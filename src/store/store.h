@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_HASH_LEN 32
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_EXPAND_MAX 1000	/* targets one address may expand to */
 #define STORE_ALIAS_DEPTH 8	/* alias -> alias nesting */
 
@@ -342,6 +342,70 @@ int store_search_text(struct store *s, int64_t mailbox_id, enum store_text_field
 int store_quota_get(struct store *s, int64_t account_id, uint64_t *limit_r, uint64_t *used_r,
 		    uint64_t *messages_r);
 int store_quota_set(struct store *s, const char *address, uint64_t limit);
+
+/* ---- account security (src/auth/) ----------------------------------------
+ * Digests are SHA-256 (STORE_HASH_LEN) of high-entropy random secrets. */
+struct store_auth_info {
+	int64_t id;
+	char *address;		/* owned: "local@domain" as stored */
+	char *hash;		/* owned: encoded password hash */
+	char *totp_secret;	/* owned: base32, or NULL when two-factor is off */
+	int64_t totp_last_step;
+};
+void store_auth_info_deinit(struct store_auth_info *info);
+/* Returns 1 and fills info_r, 0 if there is no such account, -1. */
+int store_auth_lookup(struct store *s, const char *address, struct store_auth_info *info_r);
+int store_auth_by_id(struct store *s, int64_t account_id, struct store_auth_info *info_r);
+/* Replaces the hash only if it is still old_hash (a concurrent password
+ * change wins over a rehash). Returns 1 if replaced, 0 if not, -1. */
+int store_password_rehash(struct store *s, int64_t account_id, const char *old_hash,
+			  const char *new_hash);
+int store_password_set_id(struct store *s, int64_t account_id, const char *hash);
+
+struct store_app_hash {
+	int64_t id;
+	uint8_t hash[STORE_HASH_LEN];
+};
+/* The account's app password digests (allocated array). */
+int store_app_password_hashes(struct store *s, int64_t account_id, struct store_app_hash **r,
+			      size_t *n_r);
+/* Fails with a message if the account already has one called name. */
+int store_app_password_add(struct store *s, int64_t account_id, const char *name,
+			   const uint8_t hash[STORE_HASH_LEN]);
+/* Returns 1 if removed, 0 if there was none of that name, -1. */
+int store_app_password_revoke(struct store *s, int64_t account_id, const char *name);
+int store_app_password_used(struct store *s, int64_t id, int64_t when);
+typedef void store_app_password_fn(void *ctx, const char *name, int64_t created,
+				   int64_t last_used);
+/* Ordered by name; last_used 0 when never. */
+int store_app_password_list(struct store *s, int64_t account_id, store_app_password_fn *fn,
+			    void *ctx);
+
+/* Turns two-factor on (secret) or off (NULL; recovery codes go too). */
+int store_totp_set(struct store *s, int64_t account_id, const char *secret, int64_t last_step);
+/* Records step as used if it is above the last one. Returns 1 if it was
+ * (the code is accepted), 0 if not (a replay), -1. Atomic: two logins
+ * racing with one code cannot both get 1. */
+int store_totp_use_step(struct store *s, int64_t account_id, int64_t step);
+/* Replaces the account's recovery codes. */
+int store_recovery_codes_set(struct store *s, int64_t account_id,
+			     const uint8_t (*hashes)[STORE_HASH_LEN], size_t n);
+/* Marks an unused code with that digest as used. Returns 1 if one was, 0
+ * if none matches, -1. */
+int store_recovery_code_use(struct store *s, int64_t account_id,
+			    const uint8_t hash[STORE_HASH_LEN], int64_t when);
+/* Unused recovery codes, or -1. */
+int store_recovery_codes_left(struct store *s, int64_t account_id);
+
+/* Appends to the login history, keeping the newest STORE_LOGINS_KEEP. */
+#define STORE_LOGINS_KEEP 200
+int store_login_record(struct store *s, int64_t account_id, int64_t when, const char *protocol,
+		       const char *ip, bool success);
+typedef void store_login_fn(void *ctx, int64_t when, const char *protocol, const char *ip,
+			    bool success);
+/* The newest limit entries, newest first. */
+int store_login_history(struct store *s, int64_t account_id, unsigned limit, store_login_fn *fn,
+			void *ctx);
 
 /* ---- status ------------------------------------------------------------ */
 struct store_stats {
