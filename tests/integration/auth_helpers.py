@@ -15,9 +15,11 @@ from conftest import Tern, check_sanitizers, free_port, populate
 def auth_instance(base_dir, certs, **auth):
     """A populated, started ternd with imap, and [auth] keys from auth."""
     extra = {"server.plaintext_auth_loopback": "yes",
-             "listen.imap": "127.0.0.2:%d" % free_port()}
+             "listen.imap": "127.0.0.2:%d" % free_port(),
+             "listen.submission": "127.0.0.2:%d" % free_port()}
     t = Tern(base_dir, certs, extra=dict(extra))
     t.imap_port = int(extra["listen.imap"].rsplit(":", 1)[1])
+    t.submission_port = int(extra["listen.submission"].rsplit(":", 1)[1])
     populate(t)  # the suite's passwords, under the suite's relaxed policy
     for k, v in auth.items():
         extra["auth." + k] = str(v)
@@ -79,6 +81,18 @@ def imap_login(t, user, password, source="127.0.0.1"):
             c.shutdown()
         except OSError:
             pass
+
+
+def smtp_login(t, user, password):
+    """AUTH PLAIN on the submission port (loopback, plaintext allowed)."""
+    import smtplib
+    with smtplib.SMTP("127.0.0.2", t.submission_port, timeout=30) as s:
+        s.ehlo("client.test")
+        try:
+            s.login(user, password)
+            return True
+        except smtplib.SMTPAuthenticationError:
+            return False
 
 
 def oathtool(secret, offset=0):

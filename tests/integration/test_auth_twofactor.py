@@ -7,7 +7,7 @@ import re
 import pytest
 
 from auth_helpers import (app_password, auth_instance, enable_2fa, imap_login, oathtool,
-                          pop3_login, stop)
+                          pop3_login, smtp_login, stop)
 from pop3_helpers import new_user
 
 
@@ -58,10 +58,12 @@ def test_with_2fa_account_password_fails_and_app_password_works(sec):
     enable_2fa(sec, user)
     assert not imap_login(sec, user, password)[0]
     assert not pop3_login(sec, user, password)[0]
+    assert not smtp_login(sec, user, password)
     app = app_password(sec, user, "Thunderbird")
     assert re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", app)
     assert imap_login(sec, user, app)[0]
     assert pop3_login(sec, user, app)[0]
+    assert smtp_login(sec, user, app)
     # retyped without dashes and in capitals, as people do
     assert imap_login(sec, user, app.replace("-", "").upper())[0]
     assert "last_used=never" not in sec.cli("user", "app-password", "list", user).stdout
