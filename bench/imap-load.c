@@ -30,7 +30,9 @@
  *              append=.. expunge=..
  * Exit status 0 if no command failed, 1 otherwise, 2 if setup failed.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
