@@ -45,7 +45,10 @@ static const struct {
 	  "  user passwd ADDRESS [--password-stdin]\n"
 	  "                             change a password\n"
 	  "  user list [DOMAIN]         list users with message counts and sizes\n"
-	  "  user remove ADDRESS        delete a user and all their mail\n" },
+	  "  user remove ADDRESS        delete a user and all their mail\n"
+	  "  user quota ADDRESS [SIZE|none]\n"
+	  "                             show the user's storage use, or set their quota\n"
+	  "                             (e.g. 500M, 2G; none removes it; IMAP QUOTA, RFC 9208)\n" },
 	{ "alias",
 	  "  alias add SOURCE TARGET... deliver mail for SOURCE to TARGETs (local or\n"
 	  "                             remote addresses); SOURCE @DOMAIN is a catch-all\n"

@@ -140,9 +140,67 @@ static int user_set_password(struct cli *cli, bool add, int argc, char **argv)
 	return ret;
 }
 
+/* "500M", "2G", "1048576", "none" (no limit). */
+static int parse_quota(const char *v, uint64_t *bytes_r)
+{
+	static const char units[] = "KMG";
+	size_t len = strlen(v);
+	const char *u;
+	uint64_t n, mult = 1;
+
+	if (!strcmp(v, "none") || !strcmp(v, "0")) {
+		*bytes_r = 0;
+		return 0;
+	}
+	if (len > 0 && (u = strchr(units, v[len - 1] & ~0x20)) != NULL && *u != '\0') {
+		mult = 1ULL << (10 * (u - units + 1));
+		len--;
+	}
+	if (parse_uint(v, len, UINT64_MAX / mult, &n) < 0 || n == 0)
+		return -1;
+	*bytes_r = n * mult;
+	return 0;
+}
+
+/* user quota ADDRESS [SIZE|none]: shows or sets the storage limit. */
+static int user_quota(struct cli *cli, int argc, char **argv)
+{
+	uint64_t limit = 0, used = 0, count = 0;
+	char *addr, *hash = NULL;
+	int64_t id;
+	int ret = 0;
+
+	if (argc < 2 || argc > 3)
+		return usage_error("user quota ADDRESS [SIZE|none]");
+	if ((addr = checked_address(argv[1], false)) == NULL)
+		return 1;
+	if (argc == 3) {
+		if (parse_quota(argv[2], &limit) < 0)
+			ret = cli_fail("quota '%s' is not a size like 500M or 2G, or none", argv[2]);
+		else if (store_quota_set(cli_store(cli), addr, limit) < 0)
+			ret = cli_fail("%s", store_error(cli->store));
+	}
+	if (ret == 0 && store_account_lookup(cli_store(cli), addr, &id, &hash) != 1)
+		ret = cli_fail("user %s does not exist", addr);
+	if (ret == 0 && store_quota_get(cli->store, id, &limit, &used, &count) < 0)
+		ret = cli_fail("%s", store_error(cli->store));
+	if (ret == 0) {
+		if (limit == 0)
+			printf("%s: %llu bytes in %llu messages, no quota\n", addr,
+			       (unsigned long long)used, (unsigned long long)count);
+		else
+			printf("%s: %llu of %llu bytes (%llu%%) in %llu messages\n", addr,
+			       (unsigned long long)used, (unsigned long long)limit,
+			       (unsigned long long)(used * 100 / limit), (unsigned long long)count);
+	}
+	free(hash);
+	free(addr);
+	return ret;
+}
+
 int cli_user(struct cli *cli, int argc, char **argv)
 {
-	const char *usage = "user add|passwd|list|remove [ADDRESS|DOMAIN] [--password-stdin]";
+	const char *usage = "user add|passwd|list|remove|quota [ADDRESS|DOMAIN] [--password-stdin]";
 	char *addr;
 	int ret;
 
@@ -150,6 +208,8 @@ int cli_user(struct cli *cli, int argc, char **argv)
 		return usage_error(usage);
 	if (!strcmp(argv[0], "add") || !strcmp(argv[0], "passwd"))
 		return user_set_password(cli, !strcmp(argv[0], "add"), argc, argv);
+	if (!strcmp(argv[0], "quota"))
+		return user_quota(cli, argc, argv);
 	if (!strcmp(argv[0], "list") && argc <= 2) {
 		char *d = argc == 2 ? checked_domain(argv[1]) : NULL;
 

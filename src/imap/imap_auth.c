@@ -21,14 +21,14 @@
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT " \
 	"UIDPLUS MOVE CONDSTORE QRESYNC SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA " \
 	"QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH SORT THREAD=ORDEREDSUBJECT " \
-	"THREAD=REFERENCES BINARY MULTIAPPEND UTF8=ACCEPT"
+	"THREAD=REFERENCES BINARY MULTIAPPEND UTF8=ACCEPT COMPRESS=DEFLATE"
 
 static bool plaintext_ok(struct imap_session *s)
 {
 	return s->conn->tls || (s->conn->loopback && s->srv->cfg->plaintext_auth_loopback);
 }
 
-static void write_capabilities(struct imap_session *s, struct buf *b)
+void imap_write_capabilities(struct imap_session *s, struct buf *b)
 {
 	buf_append_str(b, "CAPABILITY " CAPS_COMMON);
 	if (s->state == IMAP_STATE_NOAUTH) {
@@ -47,7 +47,7 @@ void imap_cmd_capability(struct imap_session *s, struct imap_cursor *cur)
 		return;
 	}
 	buf_init(&b, 0);
-	write_capabilities(s, &b);
+	imap_write_capabilities(s, &b);
 	imap_untagged(s, "%s", buf_cstr(&b));
 	buf_deinit(&b);
 	imap_done(s, "OK", "CAPABILITY completed");
@@ -178,7 +178,7 @@ static void login_done(void *ctx, int64_t account_id)
 	log_info("session=%s login user=%s ip=%s result=ok", s->ss.id, s->user, s->conn->peer_ip);
 	imap_enter_state(s, IMAP_STATE_AUTH);
 	buf_init(&caps, 0);
-	write_capabilities(s, &caps);
+	imap_write_capabilities(s, &caps);
 	imap_done(s, "OK", "[%s] Logged in", buf_cstr(&caps));
 	buf_deinit(&caps);
 }
@@ -268,4 +268,28 @@ void imap_cmd_authenticate(struct imap_session *s, struct imap_cursor *cur)
 	s->wait = IMAP_WAIT_SASL;
 	imap_reader_line_mode(s->reader);
 	conn_printf(s->conn, "+ \r\n");
+}
+
+/* RFC 4978: the OK goes out uncompressed, everything after compressed. */
+void imap_cmd_compress(struct imap_session *s, struct imap_cursor *cur)
+{
+	const char *mech;
+	size_t len;
+
+	if (imap_arg_atom(cur, &mech, &len) < 0 || imap_arg_end(cur) < 0) {
+		imap_bad(s, cur->error);
+		return;
+	}
+	if (!mem_equal_ci(mech, len, "DEFLATE")) {
+		imap_done(s, "BAD", "Unknown compression mechanism");
+		return;
+	}
+	if (s->conn->compressed) {
+		imap_done(s, "NO", "[COMPRESSIONACTIVE] DEFLATE is already active");
+		return;
+	}
+	conn_printf(s->conn, "%s OK DEFLATE active\r\n", s->tag);
+	s->cmd = NULL;
+	if (conn_start_deflate(s->conn) < 0)
+		imap_close(s, "Cannot start compression", "compress_failed");
 }

@@ -394,8 +394,10 @@ static const struct {
 int imap_arg_status_items(struct imap_cursor *cur, unsigned *items_r)
 {
 	*items_r = 0;
-	if (imap_arg_list_enter(cur) < 0)
+	if (!imap_arg_is_list(imap_arg_peek(cur)))
 		return imap_cursor_fail(cur, "Expected a list of STATUS items");
+	if (imap_arg_list_enter(cur) < 0)
+		return -1;
 	if (imap_arg_at_end(cur))
 		return imap_cursor_fail(cur, "Empty list of STATUS items");
 	while (!imap_arg_at_end(cur)) {

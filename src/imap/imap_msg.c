@@ -308,6 +308,8 @@ static void store_done(struct imap_session *s, void *p, int result, const char *
 		imap_done(s, "NO", "%s", c->error[0] ? c->error : "[SERVERBUG] STORE failed");
 		return;
 	}
+	if (c->n_keywords > 0)
+		imap_view_reload_keywords(s);
 	store_reply(s, c);
 }
 

@@ -589,3 +589,8 @@ int imap_arg_message(struct imap_cursor *cur, struct imap_message_arg *msg_r)
 	skip(cur);
 	return 0;
 }
+
+bool imap_arg_is_list(const struct imap_arg *arg)
+{
+	return arg != NULL && arg->type == IMAP_ARG_LIST;
+}

@@ -257,6 +257,8 @@ int imap_arg_end(struct imap_cursor *cur);
 /* Consumes the next token if it is an atom equal to kw, ignoring case. */
 bool imap_arg_keyword(struct imap_cursor *cur, const char *kw);
 bool imap_arg_is_nil(const struct imap_arg *arg);
+/* arg != NULL and a parenthesized list. */
+bool imap_arg_is_list(const struct imap_arg *arg);
 
 int imap_arg_atom(struct imap_cursor *cur, const char **s_r, size_t *len_r);
 /* string = quoted / literal (inline, not literal8). */

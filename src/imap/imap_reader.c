@@ -143,6 +143,8 @@ static enum imap_read_result fail_skip(struct imap_reader *r, const char *text, 
 	r->tail_len = 0;
 	tail_add(r, r->cmd.data ? r->cmd.data + r->line_start : "", n);
 	r->state = RS_SKIP;
+	/* a refused raw line (AUTHENTICATE) ends that exchange */
+	r->line_mode = false;
 	return fail(r, text, code, IMAP_RECOVER_BAD);
 }
 

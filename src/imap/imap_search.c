@@ -323,8 +323,10 @@ int imap_sort_parse(struct imap_cursor *cur, struct imap_sort *sort)
 	size_t i;
 
 	memset(sort, 0, sizeof(*sort));
-	if (imap_arg_list_enter(cur) < 0)
+	if (!imap_arg_is_list(imap_arg_peek(cur)))
 		return imap_cursor_fail(cur, "Expected a list of sort criteria");
+	if (imap_arg_list_enter(cur) < 0)
+		return -1;
 	if (imap_arg_at_end(cur))
 		return imap_cursor_fail(cur, "Empty list of sort criteria");
 	while (!imap_arg_at_end(cur)) {

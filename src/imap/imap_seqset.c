@@ -238,19 +238,21 @@ bool imap_seqset_next(const struct imap_seqset *set, struct imap_seqset_iter *it
 	return false;
 }
 
+static int format_number(struct buf *out, uint32_t v)
+{
+	return v == 0 ? buf_append_char(out, '*') : buf_printf(out, "%u", v);
+}
+
 int imap_seqset_format(const struct imap_seqset *set, struct buf *out)
 {
 	unsigned i;
 
 	for (i = 0; i < set->count; i++) {
 		const struct imap_range *r = &set->ranges[i];
-		int ret;
 
-		if (r->lo == r->hi)
-			ret = buf_printf(out, "%s%u", i ? "," : "", r->lo);
-		else
-			ret = buf_printf(out, "%s%u:%u", i ? "," : "", r->lo, r->hi);
-		if (ret < 0)
+		if ((i > 0 && buf_append_char(out, ',') < 0) || format_number(out, r->lo) < 0)
+			return -1;
+		if (r->lo != r->hi && (buf_append_char(out, ':') < 0 || format_number(out, r->hi) < 0))
 			return -1;
 	}
 	return 0;

@@ -70,8 +70,8 @@ void imap_seqset_iter_init(struct imap_seqset_iter *it);
 bool imap_seqset_next(const struct imap_seqset *set, struct imap_seqset_iter *it, uint32_t *value_r);
 
 /* Appends "1:5,7,9:12" for the ranges as stored (resolved or built with
- * imap_seqset_add; "n:n" is written "n"). Returns -1 if out is full. An
- * empty set writes nothing. */
+ * imap_seqset_add; "n:n" is written "n", an unresolved "*" as "*").
+ * Returns -1 if out is full. An empty set writes nothing. */
 int imap_seqset_format(const struct imap_seqset *set, struct buf *out);
 
 #endif

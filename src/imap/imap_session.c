@@ -31,6 +31,7 @@ static const struct imap_cmd imap_commands[] = {
 	{ "LOGIN", imap_cmd_login, IMAP_CMD_NOAUTH },
 	{ "AUTHENTICATE", imap_cmd_authenticate, IMAP_CMD_NOAUTH },
 	{ "ENABLE", imap_cmd_enable, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "COMPRESS", imap_cmd_compress, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "SELECT", imap_cmd_select, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "EXAMINE", imap_cmd_examine, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "CREATE", imap_cmd_create, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
@@ -376,12 +377,13 @@ static void imap_process_input(struct imap_session *s)
 
 static void imap_greet(struct imap_session *s)
 {
+	struct buf caps;
+
 	imap_enter_state(s, IMAP_STATE_NOAUTH);
-	conn_printf(s->conn, "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 %s%sAUTH=PLAIN SASL-IR "
-		    "LITERAL+ ID ENABLE] Tern IMAP server ready\r\n",
-		    conn_can_tls(s->conn) && !s->conn->tls ? "STARTTLS " : "",
-		    s->conn->tls || (s->conn->loopback && s->srv->cfg->plaintext_auth_loopback) ?
-		    "" : "LOGINDISABLED ");
+	buf_init(&caps, 0);
+	imap_write_capabilities(s, &caps);
+	conn_printf(s->conn, "* OK [%s] Tern IMAP server ready\r\n", buf_cstr(&caps));
+	buf_deinit(&caps);
 }
 
 static void imap_on_read(struct conn *conn, void *ctx)
@@ -423,6 +425,7 @@ static void imap_on_event(struct conn *conn, void *ctx, enum conn_event ev)
 
 static void imap_on_drained(struct conn *conn, void *ctx)
 {
+	imap_fetch_output_drained(ctx);
 }
 
 static void imap_shutdown(struct server_session *ss)

@@ -138,6 +138,8 @@ void imap_view_close(struct imap_session *s);
 /* Applies store changes; sends untagged updates. allow_expunge false
  * keeps expunged messages until a later sync. */
 void imap_view_sync(struct imap_session *s, bool allow_expunge);
+/* Picks up keywords new to the mailbox (sends FLAGS/PERMANENTFLAGS). */
+void imap_view_reload_keywords(struct imap_session *s);
 /* Message index for a sequence number or UID; -1 if none. */
 long imap_view_find_uid(const struct imap_view *v, uint32_t uid);
 /* Resolves a sequence set (uid or seq per s->uid) into view indexes
@@ -157,6 +159,9 @@ void imap_view_send_flags(struct imap_session *s);
  * out. Returns 0, or -1 after replying BAD/NO. */
 int imap_mailbox_arg(struct imap_session *s, struct imap_cursor *cur, struct buf *out);
 
+/* "CAPABILITY ..." for the current state (imap_auth.c). */
+void imap_write_capabilities(struct imap_session *s, struct buf *b);
+
 /* ---- command tables of the other files ------------------------------------ */
 void imap_cmd_capability(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_noop(struct imap_session *s, struct imap_cursor *cur);
@@ -166,6 +171,7 @@ void imap_cmd_login(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_authenticate(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_enable(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_id(struct imap_session *s, struct imap_cursor *cur);
+void imap_cmd_compress(struct imap_session *s, struct imap_cursor *cur);
 /* AUTHENTICATE's continuation line arrived. */
 void imap_sasl_response(struct imap_session *s, const char *line, size_t len);
 
@@ -194,6 +200,8 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cursor *cur);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 
 void imap_cmd_fetch(struct imap_session *s, struct imap_cursor *cur);
+/* Output drained while a FETCH waits to write more. */
+void imap_fetch_output_drained(struct imap_session *s);
 void imap_cmd_search(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_sort(struct imap_session *s, struct imap_cursor *cur);
 void imap_cmd_thread(struct imap_session *s, struct imap_cursor *cur);

@@ -298,6 +298,22 @@ static size_t apply_changes(struct imap_session *s, bool *flags_changed_r)
 	return added;
 }
 
+void imap_view_reload_keywords(struct imap_session *s)
+{
+	struct imap_view *v = s->view;
+	struct store_mailbox mb;
+
+	if (v == NULL || store_mailbox_get(s->srv->store, s->account_id, v->mb.name, &mb) != 1)
+		return;
+	if (mb.id == v->mb.id && strcmp(mb.keywords, v->mb.keywords) != 0) {
+		view_load_keywords(v, mb.keywords);
+		free(v->mb.keywords);
+		v->mb.keywords = xstrdup(mb.keywords);
+		imap_view_send_flags(s);
+	}
+	store_mailbox_deinit(&mb);
+}
+
 void imap_view_sync(struct imap_session *s, bool allow_expunge)
 {
 	struct imap_view *v = s->view;
@@ -314,12 +330,7 @@ void imap_view_sync(struct imap_session *s, bool allow_expunge)
 	}
 	if (allow_expunge)
 		apply_expunges(s, mb.highestmodseq);
-	if (strcmp(mb.keywords, v->mb.keywords) != 0) {
-		view_load_keywords(v, mb.keywords);
-		free(v->mb.keywords);
-		v->mb.keywords = xstrdup(mb.keywords);
-		imap_view_send_flags(s);
-	}
+	imap_view_reload_keywords(s);
 	added = apply_changes(s, &flags_changed);
 	v->modseq = mb.highestmodseq;
 	v->mb.uidnext = mb.uidnext;

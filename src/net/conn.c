@@ -241,6 +241,13 @@ struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *pe
 	return conn;
 }
 
+void conn_replace_bev(struct conn *conn, struct bufferevent *bev)
+{
+	conn->bev = bev;
+	conn->compressed = true;
+	setup_bev(conn);
+}
+
 void conn_free(struct conn **connp)
 {
 	struct conn *conn = *connp;

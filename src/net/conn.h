@@ -54,6 +54,7 @@ struct conn {
 	bool tls;			/* TLS handshake completed */
 	bool tls_pending;		/* STARTTLS or implicit TLS in progress */
 	bool closing;			/* writing the last output, then done */
+	bool compressed;		/* COMPRESS=DEFLATE is on */
 	char tls_info[96];		/* "TLSv1.3 TLS_AES_..." once tls */
 	unsigned timeout;		/* seconds of read inactivity allowed */
 	struct tls_ctx *tls_ctx;	/* counted reference, or NULL */
@@ -88,6 +89,11 @@ bool conn_can_tls(struct conn *conn);
  * already buffered, and starts the TLS handshake once reply is sent.
  * CONN_EVENT_TLS_READY or CONN_EVENT_ERROR follows. */
 void conn_starttls(struct conn *conn, const char *reply);
+/* Starts raw deflate in both directions (RFC 4978) after what is queued;
+ * input already buffered is taken as compressed. Returns 0 or -1. */
+int conn_start_deflate(struct conn *conn);
+/* For net/ only: puts bev (a filter over the current one) in its place. */
+void conn_replace_bev(struct conn *conn, struct bufferevent *bev);
 /* Stops reading, writes out what is queued, then reports CONN_EVENT_DONE. */
 void conn_close_after_write(struct conn *conn);
 

@@ -421,6 +421,8 @@ static void update_done(void *ctx, int result, const char *error)
 		free(job->unlink[i]);
 	}
 	free(job->unlink);
+	if (result == 0)
+		server_mailbox_changed(s->srv, s->account_id, 0);
 	if (server_session_job_done(&s->ss)) {
 		if (result == 0) {
 			log_info("session=%s update deleted=%zu", s->ss.id, job->n);

@@ -1,24 +1,32 @@
 /*
  * End of DATA: write the Received header first (smtp_content_begin adds
- * it), then make the message durable and only then reply 250. Small
- * messages go straight to the committer (group commit); large ones first
- * have their spool file fsync'd and renamed into blobs/ on a worker.
+ * it), then make the message durable and only then reply 250. A worker
+ * first computes the IMAP metadata and search text (mail/mail_index.h)
+ * and, for a large message, fsyncs its spool file and renames it into
+ * blobs/; then the committer stores the rows (group commit). Sessions with
+ * a receiving mailbox selected are told once the rows are durable.
  */
 #include "smtp/smtp_session.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/workers.h"
+#include "mail/mail_index.h"
 #include "net/conn.h"
 #include "store/committer.h"
 #include "store/store.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 struct delivery_job {
 	struct smtp_session *s;		/* borrowed; kept alive by pending_jobs */
+	struct server *srv;		/* borrowed */
+	struct mail_index ix;		/* owned: metadata for the blob */
 	struct store_delivery d;
 	struct store_delivery_rcpt *rcpts;	/* owned */
 	char **prefixes;		/* owned */
@@ -68,6 +76,7 @@ static void job_free(struct delivery_job *job)
 	free(job->rcpts);
 	free(job->blob_file);
 	free(job->error);
+	mail_index_free(&job->ix);
 	free(job);
 }
 
@@ -78,6 +87,7 @@ static struct delivery_job *job_new(struct smtp_session *s)
 	size_t i;
 
 	job->s = s;
+	job->srv = s->srv;
 	job->started_ms = time_mono_ms();
 	job->d.queue_id = s->queue_id;
 	job->d.sender = sender;
@@ -113,6 +123,13 @@ static void delivery_finish(struct delivery_job *job, int result)
 		path = store_blob_file_path(s->srv->data_dir, job->blob_file);
 		unlink(path);
 		free(path);
+	}
+	if (result == 0) {
+		size_t i;
+
+		for (i = 0; i < job->d.n_rcpts; i++)
+			server_mailbox_changed(job->srv, job->rcpts[i].account_id,
+					       job->rcpts[i].mailbox_id_r);
 	}
 	if (!server_session_job_done(&s->ss)) {
 		job_free(job);
@@ -150,28 +167,60 @@ static void delivery_committed(void *ctx, int result, const char *error)
 	delivery_finish(job, result);
 }
 
-static void blob_file_work(void *ctx)
+/* Indexes the message bytes of a blob file (mapped, not read). */
+static void index_file(struct delivery_job *job)
+{
+	char *path = store_blob_file_path(job->srv->data_dir, job->blob_file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *map;
+
+	free(path);
+	if (fd < 0)
+		return;	/* the commit stores the blob without metadata */
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			mail_index_build(map, (size_t)st.st_size, &job->ix);
+			job->d.blob.meta = &job->ix.meta;
+			munmap(map, (size_t)st.st_size);
+		}
+	}
+	close(fd);
+}
+
+/* On a worker: make a large blob durable, then index the message. The
+ * session is paused, so its spool is not touched meanwhile. */
+static void prepare_work(void *ctx)
 {
 	struct delivery_job *job = ctx;
 	struct smtp_session *s = job->s;
 
-	store_blob_file_commit(s->srv->data_dir, s->spool.path, job->d.blob.hash,
-			       &job->blob_file, &job->error);
+	if (spool_is_file(&s->spool)) {
+		if (store_blob_file_commit(job->srv->data_dir, s->spool.path, job->d.blob.hash,
+					   &job->blob_file, &job->error) == 0)
+			index_file(job);
+		return;
+	}
+	mail_index_build(job->d.blob.data, job->d.blob.size, &job->ix);
+	job->d.blob.meta = &job->ix.meta;
 }
 
-static void blob_file_done(void *ctx)
+static void prepare_done(void *ctx)
 {
 	struct delivery_job *job = ctx;
 
-	if (job->blob_file == NULL) {
-		delivery_finish(job, -1);
-		return;
+	if (spool_is_file(&job->s->spool)) {
+		if (job->blob_file == NULL) {
+			delivery_finish(job, -1);
+			return;
+		}
+		/* The spool file is now the blob file: nothing to discard. */
+		free(job->s->spool.path);
+		job->s->spool.path = NULL;
+		job->d.blob.file = job->blob_file;
 	}
-	/* The spool file is now the blob file: nothing to discard. */
-	free(job->s->spool.path);
-	job->s->spool.path = NULL;
-	job->d.blob.file = job->blob_file;
-	committer_submit(job->s->srv->committer, delivery_txn, delivery_committed, job);
+	committer_submit(job->srv->committer, delivery_txn, delivery_committed, job);
 }
 
 void smtp_deliver(struct smtp_session *s)
@@ -187,8 +236,5 @@ void smtp_deliver(struct smtp_session *s)
 	smtp_enter_state(s, SMTP_STATE_BUSY);
 	conn_pause(s->conn, true);
 	s->ss.pending_jobs++;
-	if (spool_is_file(&s->spool))
-		workers_submit(s->srv->workers, blob_file_work, blob_file_done, job);
-	else
-		committer_submit(s->srv->committer, delivery_txn, delivery_committed, job);
+	workers_submit(s->srv->workers, prepare_work, prepare_done, job);
 }
