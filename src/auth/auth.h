@@ -44,6 +44,12 @@ void auth_login(struct store *store, struct workers *workers, const char *addres
 int sasl_plain_decode(const char *b64, size_t len, struct buf *authcid, struct buf *passwd,
 		      const char **error_r);
 
+/* Decodes one base64 SASL response (RFC 4954 4), e.g. a LOGIN user name
+ * or password, appending it to out (at most out->max octets). "" decodes
+ * to nothing; a NUL inside is refused (LOGIN strings are text). Returns 0
+ * or -1 with *error_r. Wipe out after use when it held a password. */
+int sasl_base64_decode(const char *b64, size_t len, struct buf *out, const char **error_r);
+
 /* Wipes and frees a buffer that held a secret. */
 void buf_wipe(struct buf *b);
 

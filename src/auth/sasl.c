@@ -1,5 +1,7 @@
 /*
- * SASL PLAIN (RFC 4616) decoding, shared by SMTP AUTH and POP3 AUTH.
+ * SASL response decoding, shared by SMTP AUTH and POP3 AUTH: PLAIN
+ * (RFC 4616) and the base64 strings of LOGIN (draft-murchison-sasl-login).
+ * Base64 is libsodium's strict decoder: no padding errors let through.
  */
 #include "auth/auth.h"
 #include "core/limits.h"
@@ -56,6 +58,37 @@ int sasl_plain_decode(const char *b64, size_t len, struct buf *authcid, struct b
 	if (buf_append(authcid, nul1 + 1, (size_t)(nul2 - nul1 - 1)) < 0 ||
 	    buf_append(passwd, nul2 + 1, (size_t)(end - nul2 - 1)) < 0) {
 		*error_r = "user or password too long";
+		goto out;
+	}
+	ret = 0;
+out:
+	OPENSSL_cleanse(bin, max + 1);
+	free(bin);
+	return ret;
+}
+
+int sasl_base64_decode(const char *b64, size_t len, struct buf *out, const char **error_r)
+{
+	size_t max = len / 4 * 3 + 3, bin_len = 0;
+	unsigned char *bin;
+	int ret = -1;
+
+	if (len > PASSWORD_MAX * 4) {
+		*error_r = "response too long";
+		return -1;
+	}
+	bin = xmalloc(max + 1);
+	if (sodium_base642bin(bin, max, b64, len, NULL, &bin_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		*error_r = "invalid base64";
+		goto out;
+	}
+	if (memchr(bin, '\0', bin_len) != NULL) {
+		*error_r = "NUL in response";
+		goto out;
+	}
+	if (buf_append(out, bin, bin_len) < 0) {
+		*error_r = "response too long";
 		goto out;
 	}
 	ret = 0;

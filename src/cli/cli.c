@@ -54,6 +54,10 @@ static const struct {
 	  "                             remote addresses); SOURCE @DOMAIN is a catch-all\n"
 	  "  alias list [DOMAIN]        list aliases\n"
 	  "  alias remove SOURCE [TARGET]  remove one target, or the whole alias\n" },
+	{ "sendmail",
+	  "  sendmail [-t] [-i] [-f SENDER] [-F NAME] [RECIPIENT...]\n"
+	  "                             queue a message from standard input through the\n"
+	  "                             running daemon (also run as `sendmail`, docs/sendmail.md)\n" },
 	{ "status", "  status                     show the running daemon's state (key=value lines)\n" },
 	{ "reload", "  reload                     make the daemon re-read its config and certificates\n" },
 	{ "dns",
@@ -269,6 +273,10 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 {
 	const char *cmd = argv[0];
 
+	/* before --help handling: sendmail's own options include -h */
+	if (!strcmp(cmd, "sendmail"))
+		return cli_sendmail(strcmp(cli->config_path, CONFIG_DEFAULT_PATH) ? cli->config_path : NULL,
+				    argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout, argc > 1 && is_command(argv[1]) ? argv[1] : NULL);
 		return 0;
@@ -310,6 +318,11 @@ int main(int argc, char **argv)
 	struct cli cli = { .config_path = CONFIG_DEFAULT_PATH };
 	int c, status;
 
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+	/* /usr/sbin/sendmail -> tern */
+	if (!strcmp(name, "sendmail"))
+		return cli_sendmail(NULL, argc, argv);
 	log_set_ident("tern");
 	umask(0077);
 	log_set_level(LOG_LEVEL_WARN);

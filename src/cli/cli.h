@@ -32,5 +32,9 @@ int cli_user(struct cli *cli, int argc, char **argv);
 int cli_alias(struct cli *cli, int argc, char **argv);
 /* `tern dns`: one lookup through src/dns/ (cli_dns.c). */
 int cli_dns(struct cli *cli, int argc, char **argv);
+/* sendmail(8): argv[0] is the command name. config_path NULL means the
+ * default, which may be unreadable for the caller (then built-in defaults
+ * hold). Returns a sysexits.h status. */
+int cli_sendmail(const char *config_path, int argc, char **argv);
 
 #endif

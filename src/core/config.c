@@ -55,6 +55,7 @@ static const struct key_def key_defs[] = {
 	{ "server", "data_dir", KEY_STRING, OFF(data_dir), 0, 0, 0 },
 	{ "server", "user", KEY_STRING, OFF(user), 0, 0, 0 },
 	{ "server", "control_socket", KEY_STRING, OFF(control_socket), 0, 0, 0 },
+	{ "server", "sendmail_socket", KEY_STRING, OFF(sendmail_socket), 0, 0, 0 },
 	{ "server", "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0, 0 },
 	{ "server", "plaintext_auth_loopback", KEY_BOOL, OFF(plaintext_auth_loopback), 0, 0, 0 },
 	{ "server", "workers", KEY_COUNT, OFF(workers), 1, 64, 0 },
@@ -101,7 +102,7 @@ static const struct key_def key_defs[] = {
 };
 
 static const char *const service_names[SERVICE_COUNT] = {
-	"smtp", "pop3", "pop3s", "submission", "submissions", "imap", "imaps",
+	"smtp", "pop3", "pop3s", "submission", "submissions", "imap", "imaps", "local",
 };
 
 const char *service_name(enum service service)
@@ -402,6 +403,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->hostname = xstrdup(host);
 	cfg->data_dir = xstrdup("/var/lib/tern");
 	cfg->user = xstrdup("tern");
+	cfg->sendmail_socket = xstrdup(CONFIG_SENDMAIL_SOCKET_DEFAULT);
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->workers = 2;
 	cfg->max_connections = CONN_TOTAL_MAX_DEFAULT;
@@ -460,6 +462,10 @@ static void config_check(struct parse_state *st)
 	} else if (cfg->hostname[0] == '\0') {
 		st->line = key_line(st, "server", "hostname");
 		set_error(st, "hostname must not be empty");
+	}
+	if (st->error == NULL && cfg->sendmail_socket[0] != '\0' && cfg->sendmail_socket[0] != '/') {
+		st->line = key_line(st, "server", "sendmail_socket");
+		set_error(st, "sendmail_socket must be an absolute path (or empty to disable it)");
 	}
 	if (st->error == NULL && cfg->control_socket == NULL)
 		cfg->control_socket = xasprintf("%s/control.sock", cfg->data_dir);

@@ -15,6 +15,10 @@
 #define CONFIG_DEFAULT_PATH "/etc/tern/tern.conf"
 #define CONFIG_MAX_LISTENERS 32
 #define CONFIG_MAX_CERTS 16
+/* Where `tern sendmail` finds the daemon when no config names another
+ * place: a fixed path, because /etc/tern is not readable by every user who
+ * may send mail. */
+#define CONFIG_SENDMAIL_SOCKET_DEFAULT "/run/tern/sendmail.sock"
 
 enum service {
 	SERVICE_SMTP,
@@ -24,6 +28,7 @@ enum service {
 	SERVICE_SUBMISSIONS,	/* 465, implicit TLS (RFC 8314) */
 	SERVICE_IMAP,
 	SERVICE_IMAPS,
+	SERVICE_LOCAL,		/* `tern sendmail` over [server] sendmail_socket */
 	SERVICE_COUNT
 };
 
@@ -53,6 +58,7 @@ struct config {
 	char *data_dir;		/* owned */
 	char *user;		/* owned; the user to become when started as root */
 	char *control_socket;	/* owned; default data_dir/control.sock */
+	char *sendmail_socket;	/* owned; "" disables local submission */
 	enum log_level log_level;
 	bool plaintext_auth_loopback;
 	uint64_t workers;

@@ -28,6 +28,12 @@
 #define SMTP_DATA_TIMEOUT_DEFAULT 180
 #define SMTP_BAD_COMMANDS_MAX_DEFAULT 20
 #define SMTP_AUTH_FAILURES_MAX 3
+/* RFC 4954 4: an AUTH command or SASL response line may be 12288 octets. */
+#define SMTP_AUTH_LINE_MAX 12288
+/* A submitted message's header block is held in memory until it ends (to
+ * add Message-ID and Date in front, RFC 6409 8). Postfix's
+ * header_size_limit is 100 KiB; a block past this is refused with 552. */
+#define SMTP_SUBMIT_HEADER_MAX (256 * 1024)
 
 /* RFC 1939 3: the autologout timer must be at least 10 minutes. */
 #define POP3_TIMEOUT_DEFAULT 600

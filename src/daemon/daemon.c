@@ -41,7 +41,7 @@
 
 struct daemon {
 	struct server srv;
-	struct listener *listeners[CONFIG_MAX_LISTENERS];
+	struct listener *listeners[CONFIG_MAX_LISTENERS + 1];	/* + sendmail_socket */
 	unsigned n_listeners;
 	struct event *sig_term, *sig_int, *sig_hup;	/* owned */
 	struct event *drain_timer;			/* owned */
@@ -63,7 +63,7 @@ static void refuse(enum service service, int fd, const char *why)
 	char line[256];
 	int n = 0;
 
-	if (service == SERVICE_SMTP)
+	if (service == SERVICE_SMTP || service == SERVICE_SUBMISSION || service == SERVICE_LOCAL)
 		n = snprintf(line, sizeof(line), "421 4.7.0 Error: %s\r\n", why);
 	else if (service == SERVICE_POP3)
 		n = snprintf(line, sizeof(line), "-ERR [SYS/TEMP] %s\r\n", why);
@@ -88,8 +88,10 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 		close(fd);
 		return;
 	}
+	/* local submissions all come from "local": only the total counts */
 	if (srv->n_total >= srv->cfg->max_connections ||
-	    counter_get(srv->per_ip, conn->peer_ip) >= srv->cfg->max_connections_per_ip) {
+	    (service != SERVICE_LOCAL &&
+	     counter_get(srv->per_ip, conn->peer_ip) >= srv->cfg->max_connections_per_ip)) {
 		bool total = srv->n_total >= srv->cfg->max_connections;
 
 		log_warn("refused service=%s ip=%s reason=%s", service_name(service), conn->peer_ip,
@@ -104,6 +106,7 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 	case SERVICE_SMTP:
 	case SERVICE_SUBMISSION:
 	case SERVICE_SUBMISSIONS:
+	case SERVICE_LOCAL:
 		smtp_session_start(srv, conn);
 		break;
 	case SERVICE_POP3:
@@ -122,6 +125,32 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 
 /* ---- startup ------------------------------------------------------------ */
 
+/* The local submission socket of `tern sendmail`. At the default path it
+ * is optional (a daemon not started as root cannot create /run/tern); a
+ * path set in the config must work. */
+static int bind_sendmail_socket(struct daemon *d)
+{
+	const char *path = d->srv.cfg->sendmail_socket;
+	struct listener *lst;
+	char *error;
+
+	if (path[0] == '\0')
+		return 0;
+	lst = listener_bind_unix(path, SERVICE_LOCAL, &error);
+	if (lst == NULL) {
+		bool configured = strcmp(path, CONFIG_SENDMAIL_SOCKET_DEFAULT) != 0;
+
+		if (configured)
+			log_error("cannot listen on sendmail_socket: %s", error);
+		else
+			log_warn("no local submission (tern sendmail): %s", error);
+		free(error);
+		return configured ? -1 : 0;
+	}
+	d->listeners[d->n_listeners++] = lst;
+	return 0;
+}
+
 static int bind_listeners(struct daemon *d)
 {
 	const struct config *cfg = d->srv.cfg;
@@ -139,7 +168,7 @@ static int bind_listeners(struct daemon *d)
 	}
 	if (d->n_listeners == 0)
 		log_warn("no listeners configured in [listen]");
-	return 0;
+	return bind_sendmail_socket(d);
 }
 
 static int open_store(struct server *srv)
@@ -202,6 +231,7 @@ static void keep_startup_values(struct config *cfg, const struct config *running
 	keep_string(&cfg->data_dir, running->data_dir, "data_dir");
 	keep_string(&cfg->user, running->user, "user");
 	keep_string(&cfg->control_socket, running->control_socket, "control_socket");
+	keep_string(&cfg->sendmail_socket, running->sendmail_socket, "sendmail_socket");
 	if (cfg->workers != running->workers) {
 		log_warn("reload: workers changes need a restart; still %llu",
 			 (unsigned long long)running->workers);

@@ -81,15 +81,19 @@ static int write_config(const char *dir, const char *conf)
 		"user = %s\n"
 		"# demo only: allow passwords without TLS from 127.0.0.1\n"
 		"plaintext_auth_loopback = yes\n"
+		"# `tern -c %s/tern.conf sendmail` queues mail through this socket\n"
+		"sendmail_socket = %s/sendmail.sock\n"
 		"\n[listen]\n"
 		"smtp = 127.0.0.1:2025\n"
 		"pop3 = 127.0.0.1:2110\n"
 		"pop3s = 127.0.0.1:2995\n"
 		"imap = 127.0.0.1:2143\n"
 		"imaps = 127.0.0.1:2993\n"
+		"submission = 127.0.0.1:2587\n"
+		"submissions = 127.0.0.1:2465\n"
 		"\n[tls]\n"
 		"certificate = %s/cert.pem\n"
-		"key = %s/key.pem\n", dir, demo_user(), dir, dir);
+		"key = %s/key.pem\n", dir, demo_user(), dir, dir, dir, dir);
 	int ret = write_file(conf, 0644, text);
 
 	free(text);
@@ -169,6 +173,7 @@ static void demo_print(const char *dir, const char *password)
 	       "  password %s   (also in %s/demo-password)\n"
 	       "  smtp 127.0.0.1:2025   pop3 127.0.0.1:2110   pop3s 127.0.0.1:2995\n"
 	       "  imap 127.0.0.1:2143   imaps 127.0.0.1:2993\n"
+	       "  submission 127.0.0.1:2587 (STARTTLS)   submissions 127.0.0.1:2465 (TLS)\n"
 	       "\n"
 	       "Send a message:\n"
 	       "  swaks --server 127.0.0.1:2025 --from you@example.org --to %s\n"

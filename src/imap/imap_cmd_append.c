@@ -96,8 +96,16 @@ static int parse_one(struct imap_session *s, struct imap_cursor *cur, struct app
 			return imap_cursor_fail(cur, "Invalid date-time");
 		imap_arg_next(cur, &a);
 	}
-	if (imap_arg_message(cur, &msg) < 0)
+	/* RFC 6855 4: UTF8 (~{n}...) carries a message with UTF-8 headers */
+	if (imap_arg_keyword(cur, "UTF8")) {
+		if (!s->utf8)
+			return imap_cursor_fail(cur, "UTF8 needs ENABLE UTF8=ACCEPT");
+		if (imap_arg_list_enter(cur) < 0 || imap_arg_message(cur, &msg) < 0 ||
+		    imap_arg_list_leave(cur) < 0)
+			return -1;
+	} else if (imap_arg_message(cur, &msg) < 0) {
 		return -1;
+	}
 	if (msg.external) {
 		if (msg.index >= s->n_ext)
 			return imap_cursor_fail(cur, "Internal error: literal missing");

@@ -457,6 +457,19 @@ static void copy_done(struct imap_session *s, void *p, int result, const char *e
 	imap_seqset_deinit(&to);
 }
 
+/* RFC 9208 4.2: COPY must not take the user past the quota. */
+static bool over_quota(struct imap_session *s, const size_t *idx, size_t n)
+{
+	uint64_t limit = 0, used = 0, count = 0, add = 0;
+	size_t i;
+
+	if (store_quota_get(s->srv->store, s->account_id, &limit, &used, &count) < 0 || limit == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		add += s->view->msgs[idx[i]].size;
+	return used + add > limit;
+}
+
 static void copy_or_move(struct imap_session *s, struct imap_cursor *cur, bool move)
 {
 	struct store_mailbox dst;
@@ -482,6 +495,12 @@ static void copy_or_move(struct imap_session *s, struct imap_cursor *cur, bool m
 			store_mailbox_deinit(&dst);
 		imap_done(s, "NO", "%s", found == 0 ? "[TRYCREATE] No such mailbox" : found < 0 ?
 			  "[SERVERBUG] Cannot read the mailbox" : "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (!move && over_quota(s, idx, n)) {
+		free(idx);
+		store_mailbox_deinit(&dst);
+		imap_done(s, "NO", "[OVERQUOTA] Quota exceeded");
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));

@@ -35,8 +35,10 @@ struct imap_reader {
 	struct buf cmd;			/* the command so far; max = max_command */
 	size_t line_start;		/* offset of the current line in cmd */
 	uint64_t left;			/* RS_LITERAL / RS_DRAIN: bytes to go */
-	struct imap_lit_span *lits;	/* owned; max_literals entries */
+	struct imap_lit_span *lits;	/* owned; grown up to max_literals, so an
+					 * idle session holds none */
 	unsigned nlits;
+	unsigned lits_cap;
 	unsigned next_ext;		/* ext_index of the next external literal */
 	bool line_mode;			/* next line raw, no literals */
 	bool complete;			/* RS_DONE after a whole command */
@@ -71,7 +73,6 @@ struct imap_reader *imap_reader_new(const struct imap_limits *limits)
 	if (r->limits.max_literals == 0)
 		r->limits.max_literals = 1;
 	buf_init(&r->cmd, r->limits.max_command);
-	r->lits = xcalloc(r->limits.max_literals, sizeof(*r->lits));
 	r->state = RS_LINE;
 	return r;
 }
@@ -183,6 +184,10 @@ static enum imap_read_result announce(struct imap_reader *r, uint64_t size, bool
 		return refuse_literal(r, size, sync, "Too many literals in one command", "LIMIT");
 	if (size > r->limits.max_literal || (!sync && size > r->limits.nonsync_max))
 		return refuse_literal(r, size, sync, "Literal too large", "TOOBIG");
+	if (r->nlits == r->lits_cap) {
+		r->lits_cap = r->lits_cap ? r->lits_cap * 2 : 4;
+		r->lits = xrealloc(r->lits, r->lits_cap * sizeof(*r->lits));
+	}
 	lit = &r->lits[r->nlits++];
 	memset(lit, 0, sizeof(*lit));
 	lit->offset = r->cmd.len;

@@ -356,3 +356,23 @@ int imap_thread_parse(struct imap_cursor *cur, enum imap_thread_alg *alg_r)
 		return imap_cursor_fail(cur, "Unsupported THREAD algorithm");
 	return 0;
 }
+
+bool imap_search_date_match(enum imap_search_type type, int64_t day, int64_t t)
+{
+	/* floor division: times before 1970 belong to the day they start */
+	int64_t t_day = (t >= 0 ? t / 86400 : -((-t + 86399) / 86400)) * 86400;
+
+	switch (type) {
+	case IMAP_SK_BEFORE:
+	case IMAP_SK_SENTBEFORE:
+		return t_day < day;
+	case IMAP_SK_ON:
+	case IMAP_SK_SENTON:
+		return t_day == day;
+	case IMAP_SK_SINCE:
+	case IMAP_SK_SENTSINCE:
+		return t_day >= day;
+	default:
+		return false;
+	}
+}

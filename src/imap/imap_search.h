@@ -157,4 +157,10 @@ enum imap_thread_alg {
 /* The THREAD algorithm atom (RFC 5256 3). */
 int imap_thread_parse(struct imap_cursor *cur, enum imap_thread_alg *alg_r);
 
+/* The date keys (BEFORE ON SINCE, SENTBEFORE SENTON SENTSINCE): whether
+ * time t (UTC seconds) matches the key's day, which starts at day (UTC
+ * seconds, as imap_arg_date gives it). RFC 9051 6.4.4 compares days
+ * "disregarding time and timezone": t counts by its UTC day. */
+bool imap_search_date_match(enum imap_search_type type, int64_t day, int64_t t);
+
 #endif

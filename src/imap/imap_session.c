@@ -110,7 +110,10 @@ void imap_done(struct imap_session *s, const char *status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (s->view != NULL && s->state == IMAP_STATE_SELECTED && strcmp(status, "BAD") != 0)
+	/* Changes made in this process reach the view through imap_changed();
+	 * NOOP also polls, for changes made by the tern CLI. */
+	if (s->view != NULL && s->state == IMAP_STATE_SELECTED && strcmp(status, "BAD") != 0 &&
+	    (s->view->changed || s->cmd == NULL || s->cmd->handler == imap_cmd_noop))
 		imap_view_sync(s, s->cmd == NULL || !(s->cmd->flags & IMAP_CMD_NO_EXPUNGE) || s->uid);
 	conn_printf(s->conn, "%s %s %s\r\n", s->tag[0] ? s->tag : "*", status, text);
 	free_cmd_ctx(s);
@@ -118,6 +121,11 @@ void imap_done(struct imap_session *s, const char *status, const char *fmt, ...)
 	s->cmd = NULL;
 	if (s->state == IMAP_STATE_LOGOUT)
 		return;
+	if (s->srv->shutting_down) {
+		/* the shutdown came while this command's job was in flight */
+		imap_close(s, "Server shutting down", "shutdown");
+		return;
+	}
 	if (s->wait != IMAP_WAIT_NONE) {
 		s->wait = IMAP_WAIT_NONE;
 		conn_pause(s->conn, false);
@@ -197,9 +205,10 @@ static const struct imap_cmd *find_command(const struct imap_command *c)
 
 static void set_tag(struct imap_session *s, const char *tag, size_t len)
 {
-	if (len > IMAP_TAG_MAX)
+	if (len > IMAP_TAG_MAX || tag == NULL)
 		len = 0;
-	memcpy(s->tag, tag, len);
+	if (len > 0)
+		memcpy(s->tag, tag, len);
 	s->tag[len] = '\0';
 }
 
@@ -272,6 +281,7 @@ static void big_literal(struct imap_session *s)
 
 	if (s->state & (IMAP_STATE_AUTH | IMAP_STATE_SELECTED) && reading_append(s) &&
 	    lit->size <= s->srv->cfg->smtp_max_message_size && s->n_ext < IMAP_EXT_LITERALS_MAX) {
+		s->ext = xrealloc(s->ext, (s->n_ext + 1) * sizeof(*s->ext));
 		b = &s->ext[s->n_ext++];
 		buf_init(b, lit->size);
 		s->ext_left = lit->size;
@@ -314,6 +324,8 @@ void imap_ext_literals_clear(struct imap_session *s)
 
 	for (i = 0; i < s->n_ext; i++)
 		buf_deinit(&s->ext[i]);
+	free(s->ext);
+	s->ext = NULL;
 	s->n_ext = 0;
 }
 

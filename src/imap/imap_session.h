@@ -104,7 +104,7 @@ struct imap_session {
 	bool condstore;			/* ENABLE CONDSTORE or a CONDSTORE command */
 	bool qresync;			/* ENABLE QRESYNC */
 	struct imap_view *view;		/* owned: the selected mailbox, or NULL */
-	struct buf ext[IMAP_EXT_LITERALS_MAX];	/* APPEND literals taken whole */
+	struct buf *ext;		/* owned: APPEND literals taken whole */
 	size_t n_ext;
 	uint64_t ext_left;		/* bytes of ext[n_ext - 1] still to come */
 	void *cmd_ctx;			/* owned by the running command */

@@ -325,6 +325,7 @@ void imap_view_sync(struct imap_session *s, bool allow_expunge)
 		return;
 	if (mb.id != v->mb.id || (mb.highestmodseq == v->modseq &&
 				  (!allow_expunge || v->expunge_modseq == v->modseq))) {
+		v->changed = v->expunge_modseq < v->modseq;
 		store_mailbox_deinit(&mb);
 		return;
 	}
@@ -345,6 +346,7 @@ void imap_view_sync(struct imap_session *s, bool allow_expunge)
 			imap_untagged(s, "%zu RECENT", recent);
 		}
 	}
-	v->changed = false;
+	/* expunges held back for a FETCH/STORE/SEARCH are still to be sent */
+	v->changed = v->expunge_modseq < v->modseq;
 	store_mailbox_deinit(&mb);
 }

@@ -12,6 +12,11 @@
 #include <strings.h>
 
 #define IS_WSP(c) ((c) == ' ' || (c) == '\t')
+/* Subject bytes the base-subject algorithm looks at. Step 6 restarts the
+ * algorithm once per "[fwd:" layer, which is quadratic in the length; no
+ * real subject comes near this, and sorting on a prefix this long is
+ * as good as sorting on the whole. */
+#define MAIL_SUBJECT_SORT_MAX 8192
 
 /* subj-blob = "[" *BLOBCHAR "]" *WSP, BLOBCHAR any byte but "[" "]".
  * Returns its length at s, or 0. */
@@ -82,7 +87,10 @@ static void strip_trailers(char *s, size_t *len, bool *reply)
 	s[*len] = '\0';
 }
 
-/* Steps 3-5: leaders and blobs off the front, until nothing changes. */
+/* Steps 3-5: leaders and blobs off the front, until nothing changes.
+ * Step 4 takes the whole run of blobs at once: step 3 just failed at the
+ * end of that run and would fail there again after each single removal,
+ * so this is the same result without rescanning the run each time. */
 static char *strip_leaders(char *s, bool *reply)
 {
 	bool changed = true;
@@ -90,13 +98,10 @@ static char *strip_leaders(char *s, bool *reply)
 	while (changed) {
 		size_t n, b;
 
-		changed = false;
-		while ((n = subj_leader(s, reply)) > 0) {
+		while ((n = subj_leader(s, reply)) > 0)
 			s += n;
-			changed = true;
-		}
-		b = subj_blob(s);
-		if (b > 0 && s[b] != '\0') {
+		changed = false;
+		while ((b = subj_blob(s)) > 0 && s[b] != '\0') {
 			s += b;
 			changed = true;
 		}
@@ -108,10 +113,16 @@ static char *strip_leaders(char *s, bool *reply)
  * spaces one space. */
 static char *subject_normalize(const char *in)
 {
-	char *s = xmalloc(strlen(in) + 1);
-	size_t i, n = 0;
+	size_t i, n = 0, len = strnlen(in, MAIL_SUBJECT_SORT_MAX + 1);
+	char *s;
 
-	for (i = 0; in[i] != '\0'; i++) {
+	if (len > MAIL_SUBJECT_SORT_MAX) {
+		len = MAIL_SUBJECT_SORT_MAX;
+		while (len > 0 && ((unsigned char)in[len] & 0xc0) == 0x80)
+			len--;	/* cut at a character start */
+	}
+	s = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
 		char c = IS_WSP(in[i]) || in[i] == '\r' || in[i] == '\n' ? ' ' : in[i];
 
 		if (c == ' ' && n > 0 && s[n - 1] == ' ')
@@ -174,8 +185,8 @@ void mail_msgid_list_parse(const char *s, size_t len, struct mail_msgid_list *li
 {
 	size_t i = 0, depth = 0;
 
-	while (i < len) {
-		const char *gt;
+	for (; i < len; i++) {
+		const char *gt, *lt;
 
 		if (s[i] == '(') {
 			depth++;
@@ -185,14 +196,11 @@ void mail_msgid_list_parse(const char *s, size_t len, struct mail_msgid_list *li
 			gt = memchr(s + i + 1, '>', len - i - 1);
 			if (gt == NULL)
 				return;
-			/* a "<" inside means the first one was junk */
-			if (memchr(s + i + 1, '<', (size_t)(gt - s) - i - 1) == NULL)
-				msgid_add(list, s + i + 1, (size_t)(gt - s) - i - 1);
-			else
-				gt = memchr(s + i + 1, '<', (size_t)(gt - s) - i - 1) - 1;
+			/* of "<junk <id>", the id is after the last "<" */
+			lt = memrchr(s + i, '<', (size_t)(gt - s) - i);
+			msgid_add(list, lt + 1, (size_t)(gt - lt) - 1);
 			i = (size_t)(gt - s);
 		}
-		i++;
 	}
 }
 

@@ -511,6 +511,7 @@ static size_t delimiter_find(const char *msg, size_t pos, size_t end, const char
 	size_t q, r;
 
 	for (q = pos; q < end; q = next_line(msg, end, q)) {
+		/* UNSAFE: q < end, and end - q is checked before any read past q */
 		if (end - q < 2 + blen || msg[q] != '-' || msg[q + 1] != '-' ||
 		    memcmp(msg + q + 2, b, blen) != 0)
 			continue;

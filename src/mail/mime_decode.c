@@ -93,6 +93,7 @@ static size_t qp_escape(const char *data, size_t len, size_t i, struct buf *out,
 {
 	size_t j;
 
+	/* UNSAFE: i + 2 < len guards both hex digits */
 	if (i + 2 < len && hexval(data[i + 1]) >= 0 && hexval(data[i + 2]) >= 0) {
 		*ret |= buf_append_char(out, (char)(hexval(data[i + 1]) * 16 + hexval(data[i + 2])));
 		return i + 3;

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,7 +74,8 @@ bool mime_header_next(const char *hdr, size_t len, size_t *pos, struct mime_fiel
 	f->line_len = next - p;
 	f->value = hdr + colon + 1;
 	f->value_len = next - colon - 1;
-	/* the value excludes the final line end */
+	/* the value excludes the final line end. UNSAFE: colon + value_len
+	 * is next - 1, the field's last byte, inside hdr[0..len) */
 	if (f->value_len > 0 && hdr[colon + f->value_len] == '\n')
 		f->value_len--;
 	if (f->value_len > 0 && hdr[colon + f->value_len] == '\r')
@@ -217,6 +219,8 @@ int mime_charset_to_utf8(const char *charset, const char *data, size_t len, stru
 	iconv_t cd;
 	int ret;
 
+	if (len == 0)
+		return buf_append(out, "", 0);
 	if (charset != NULL && charset_is_utf8(charset))
 		return utf8_filter(data, len, out);
 	if (charset == NULL || !charset_name_ok(charset)) {
@@ -242,24 +246,62 @@ struct encoded_word {
 	size_t len;		/* of the whole word */
 };
 
-static bool encoded_word_parse(const char *s, size_t len, struct encoded_word *w)
-{
-	size_t i = 2, cs_start = 2, cs_len;
-	const char *end;
+/* Where the next "?=" and the next control byte are, remembered with the
+ * position the search started from: encoded-word attempts move forward
+ * through the value, so each is found once, and a value full of "=?" that
+ * never ends a word costs linear time, not quadratic. */
+struct scan_cache {
+	size_t from, at;	/* a search from `from` found `at`; from > at: none yet */
+};
 
-	if (len < 8 || s[0] != '=' || s[1] != '?')
+struct word_scan {
+	struct scan_cache term, ctl;
+};
+
+static bool is_ctl(char c)
+{
+	return (unsigned char)c <= 32 && c != ' ';
+}
+
+static size_t scan_next(const char *s, size_t len, size_t from, struct scan_cache *c, bool term)
+{
+	size_t i = from;
+
+	if (c->from <= from && from <= c->at)
+		return c->at;
+	if (term) {
+		const char *p = i < len ? memmem(s + i, len - i, "?=", 2) : NULL;
+
+		i = p != NULL ? (size_t)(p - s) : len;
+	} else {
+		while (i < len && !is_ctl(s[i]))
+			i++;
+	}
+	c->from = from;
+	c->at = i;
+	return i;
+}
+
+/* Parses an encoded-word at s[pos]; its length is w->len. */
+static bool encoded_word_parse(const char *s, size_t len, size_t pos, struct word_scan *scan,
+			       struct encoded_word *w)
+{
+	size_t i = pos + 2, cs_start = pos + 2, cs_len, end;
+	const char *star;
+
+	/* UNSAFE: every index below is checked against len before its read;
+	 * i + 3 < len covers s[i + 1] and s[i + 2] */
+	if (len - pos < 8 || s[pos] != '=' || s[pos + 1] != '?')
 		return false;
-	while (i < len && s[i] != '?' && (unsigned char)s[i] > 32 && (unsigned char)s[i] < 127)
+	while (i < len && i - cs_start < sizeof(w->charset) && s[i] != '?' &&
+	       (unsigned char)s[i] > 32 && (unsigned char)s[i] < 127)
 		i++;
 	if (i + 3 >= len || s[i] != '?' || s[i + 2] != '?')
 		return false;
 	cs_len = i - cs_start;
-	{
-		const char *star = memchr(s + cs_start, '*', cs_len);
-
-		if (star != NULL)
-			cs_len = (size_t)(star - (s + cs_start));
-	}
+	star = memchr(s + cs_start, '*', cs_len);
+	if (star != NULL)
+		cs_len = (size_t)(star - (s + cs_start));
 	if (cs_len == 0 || cs_len >= sizeof(w->charset))
 		return false;
 	memcpy(w->charset, s + cs_start, cs_len);
@@ -267,17 +309,13 @@ static bool encoded_word_parse(const char *s, size_t len, struct encoded_word *w
 	w->enc = (char)toupper((unsigned char)s[i + 1]);
 	if (w->enc != 'B' && w->enc != 'Q')
 		return false;
-	w->text = s + i + 3;
-	end = w->text;
-	while (end + 1 < s + len && !(end[0] == '?' && end[1] == '=')) {
-		if ((unsigned char)*end <= 32 && *end != ' ')
-			return false;	/* no CTLs or line ends inside a word */
-		end++;
-	}
-	if (end + 1 >= s + len)
+	/* the text runs to the next "?="; no CTLs or line ends inside */
+	end = scan_next(s, len, i + 3, &scan->term, true);
+	if (end >= len || scan_next(s, len, i + 3, &scan->ctl, false) < end)
 		return false;
-	w->text_len = (size_t)(end - w->text);
-	w->len = (size_t)(end + 2 - s);
+	w->text = s + i + 3;
+	w->text_len = end - (i + 3);
+	w->len = end + 2 - pos;
 	return true;
 }
 
@@ -307,6 +345,7 @@ int mime_decode_words(const char *s, size_t len, struct buf *out)
 {
 	struct buf raw;
 	char pending[65] = "";
+	struct word_scan scan = { { 1, 0 }, { 1, 0 } };
 	size_t i = 0;
 	int ret = 0;
 
@@ -315,7 +354,7 @@ int mime_decode_words(const char *s, size_t len, struct buf *out)
 	while (i < len) {
 		struct encoded_word w;
 
-		if (encoded_word_parse(s + i, len - i, &w)) {
+		if (encoded_word_parse(s, len, i, &scan, &w)) {
 			size_t j;
 
 			if (strcasecmp(pending, w.charset) != 0) {
@@ -330,7 +369,7 @@ int mime_decode_words(const char *s, size_t len, struct buf *out)
 			/* RFC 2047 6.2: blanks between adjacent encoded-words go */
 			for (j = i; j < len && (IS_WSP(s[j]) || s[j] == '\r' || s[j] == '\n'); j++)
 				;
-			if (j > i && encoded_word_parse(s + j, len - j, &w))
+			if (j > i && encoded_word_parse(s, len, j, &scan, &w))
 				i = j;
 			continue;
 		}

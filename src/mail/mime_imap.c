@@ -117,6 +117,7 @@ struct atok {
 	const char *s;	/* ATOK_QUOTED: the inside, still escaped */
 	size_t len;
 	char c;		/* ATOK_SPECIAL */
+	bool space_before;	/* blanks or a comment came before it */
 };
 
 struct alex {
@@ -144,11 +145,12 @@ static void alex_skip_cfws(struct alex *x)
 
 static void alex_next(struct alex *x, struct atok *t)
 {
-	size_t st;
+	size_t st = x->i;
 	char c;
 
 	alex_skip_cfws(x);
 	memset(t, 0, sizeof(*t));
+	t->space_before = x->i > st;
 	if (x->i >= x->len)
 		return;
 	st = x->i;
@@ -329,24 +331,23 @@ static void addr_emit(struct addr_list *l, struct addr *a)
 }
 
 /* Reads phrase words; stops at a special other than ".". The phrase
- * (display name: words joined by one space) and the same words as a
- * local-part (joined as written) are both kept until it is clear which. */
+ * (display name: words joined by one space where blanks or comments
+ * separated them) and the same words as a local-part (joined as written)
+ * are both kept until it is clear which. */
 static void phrase_read(struct alex *x, struct addr *a, struct buf *local, struct atok *t)
 {
-	bool after_dot = false;
-
 	for (;;) {
 		alex_next(x, t);
 		if (t->type == ATOK_WORD || t->type == ATOK_QUOTED || t->type == ATOK_DLITERAL) {
-			if (a->name.len > 0 && !after_dot)
+			if (a->name.len > 0 && t->space_before)
 				(void)buf_append_char(&a->name, ' ');
 			word_append(t, &a->name);
 			word_append(t, local);
-			after_dot = false;
 		} else if (t->type == ATOK_SPECIAL && t->c == '.') {
+			if (a->name.len > 0 && t->space_before)
+				(void)buf_append_char(&a->name, ' ');
 			(void)buf_append_char(&a->name, '.');
 			(void)buf_append_char(local, '.');
-			after_dot = true;
 		} else {
 			return;
 		}
@@ -380,10 +381,13 @@ static char address_read(struct alex *x, struct addr_list *l, bool in_group)
 	phrase_read(x, &a, &local, &t);
 	if (t.type == ATOK_SPECIAL && t.c == ':' && !in_group) {
 		group_read(x, l, buf_cstr(&a.name));
+		/* the group's ";" is read; go on even if the "," is missing */
 		alex_peek(x, &t);
 		if (t.type == ATOK_SPECIAL && (t.c == ',' || t.c == ';'))
 			alex_next(x, &t);
-		t.c = ',';
+		addr_deinit(&a);
+		buf_deinit(&local);
+		return t.type == ATOK_END ? 0 : ',';
 	} else if (t.type == ATOK_SPECIAL && t.c == '<') {
 		angle_addr_read(x, &a);
 		emit = true;
@@ -521,20 +525,22 @@ int mime_envelope(const char *msg, size_t len, const struct mime_part *part, str
 
 /* ---- BODY / BODYSTRUCTURE ---- */
 
-/* Percent-encodes value as an RFC 2231 "utf-8''..." ASCII string. */
-static void params_write(struct wr *w, const struct mime_param *params, size_t n)
+/* body-fld-param; with_charset puts the RFC 2045 5.2 default charset
+ * first, for a text part that names none. */
+static void params_write(struct wr *w, const struct mime_param *params, size_t n,
+			 bool with_charset)
 {
 	size_t i;
 
-	if (n == 0) {
+	if (n == 0 && !with_charset) {
 		w_raw(w, "NIL");
 		return;
 	}
-	w_raw(w, "(");
+	w_raw(w, with_charset ? "(\"CHARSET\" \"US-ASCII\"" : "(");
 	for (i = 0; i < n; i++) {
 		char name[128];
 
-		if (i > 0)
+		if (i > 0 || with_charset)
 			w_raw(w, " ");
 		/* RFC 9051 7.5.2: a charset-decoded value is returned as "name*" */
 		if (snprintf(name, sizeof(name), "%s%s", params[i].name,
@@ -593,7 +599,7 @@ static void ext_common_write(struct wr *w, const struct mime_part *p)
 		w_raw(w, "(");
 		w_upper(w, p->disposition);
 		w_raw(w, " ");
-		params_write(w, p->disp_params, p->n_disp_params);
+		params_write(w, p->disp_params, p->n_disp_params, false);
 		w_raw(w, ")");
 	} else {
 		w_raw(w, "NIL");
@@ -629,7 +635,7 @@ static void body_mpart_write(struct wr *w, const char *msg, const struct mime_pa
 	w_upper(w, p->subtype);
 	if (extended) {
 		w_raw(w, " ");
-		params_write(w, p->params, p->n_params);
+		params_write(w, p->params, p->n_params, false);
 		ext_common_write(w, p);
 	}
 	w_raw(w, ")");
@@ -644,10 +650,10 @@ static void body_fields_write(struct wr *w, const struct mime_part *p)
 	w_raw(w, " ");
 	w_upper(w, p->subtype);
 	w_raw(w, " ");
-	if (text && !p->content_type_given && p->n_params == 0)
-		w_raw(w, "(\"CHARSET\" \"US-ASCII\")");	/* RFC 2045 5.2 default */
-	else
-		params_write(w, p->params, p->n_params);
+	/* RFC 2045 5.2: text without a charset is us-ascii. Saying so
+	 * explicitly is what Dovecot and Cyrus do, and spares clients the
+	 * guess. */
+	params_write(w, p->params, p->n_params, text && mime_part_param(p, "charset") == NULL);
 	w_raw(w, " ");
 	w_nstring(w, p->id);
 	w_raw(w, " ");

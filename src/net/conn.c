@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,7 +55,12 @@ static void conn_update_reading(struct conn *conn)
 static void address_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port_r,
 			 bool *loopback_r)
 {
-	if (sa->sa_family == AF_INET6) {
+	if (sa->sa_family == AF_UNIX) {
+		/* local submission: the peer is a uid (SO_PEERCRED), not an IP */
+		snprintf(ip, iplen, "local");
+		*port_r = 0;
+		*loopback_r = false;
+	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {

@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct listener {
@@ -43,6 +45,83 @@ struct listener *listener_bind(const struct config_listener *l, char **error_r)
 	lst->service = l->service;
 	lst->fd = fd;
 	lst->text = xstrdup(l->text);
+	return lst;
+}
+
+/* True if something accepts connections on the Unix socket at sun. */
+static bool unix_socket_live(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return live;
+}
+
+/* Makes room for the socket: creates its directory, removes a stale one. */
+static int unix_prepare_path(const struct sockaddr_un *sun, char **error_r)
+{
+	char dir[sizeof(sun->sun_path)];
+	char *slash;
+	struct stat st;
+
+	memcpy(dir, sun->sun_path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			*error_r = xasprintf("cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (lstat(sun->sun_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		*error_r = xasprintf("%s exists and is not a socket", sun->sun_path);
+		return -1;
+	}
+	if (unix_socket_live(sun)) {
+		*error_r = xasprintf("%s is in use by another process", sun->sun_path);
+		return -1;
+	}
+	unlink(sun->sun_path);
+	return 0;
+}
+
+struct listener *listener_bind_unix(const char *path, enum service service, char **error_r)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct listener *lst;
+	mode_t old;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*error_r = xasprintf("%s: socket path too long", path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (unix_prepare_path(&sun, error_r) < 0)
+		return NULL;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = xasprintf("%s: socket: %s", path, strerror(errno));
+		return NULL;
+	}
+	old = umask(0);
+	ret = bind(fd, (const struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (ret < 0 || chmod(path, 0666) < 0 || listen(fd, 64) < 0) {
+		*error_r = xasprintf("%s %s: %s", service_name(service), path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	lst = xcalloc(1, sizeof(*lst));
+	lst->service = service;
+	lst->fd = fd;
+	lst->text = xstrdup(path);
 	return lst;
 }
 

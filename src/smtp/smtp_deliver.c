@@ -15,6 +15,7 @@
 #include "store/committer.h"
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <fcntl.h>
@@ -35,30 +36,48 @@ struct delivery_job {
 	uint64_t started_ms;
 };
 
+/* RFC 3848 / RFC 6531 3.7.3 "with" keywords: ESMTP, then S for TLS and
+ * A for an authenticated client. */
+static void received_protocol(const struct smtp_session *s, char *out, size_t len)
+{
+	const char *base = s->params.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP";
+	bool ext = s->params.smtputf8 || s->esmtp;
+
+	snprintf(out, len, "%s%s%s", base, ext && s->conn->tls ? "S" : "",
+		 ext && s->account_id > 0 ? "A" : "");
+}
+
+/* Local submission (tern sendmail) has no client host: like Postfix, the
+ * trace names the uid the kernel reported for the socket's peer. */
+static void write_received_local(struct smtp_session *s, struct buf *h)
+{
+	buf_printf(h, "Received: by %s (Tern, from userid %u)\r\n\tid %s",
+		   s->srv->cfg->hostname, (unsigned)s->peer_uid, s->queue_id);
+}
+
 void smtp_write_received(struct smtp_session *s)
 {
 	const struct config *cfg = s->srv->cfg;
-	const char *proto;
-	char date[64];
+	char date[64], proto[16];
 	struct buf h;
 	struct tm tm;
 	time_t now = time(NULL);
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	/* RFC 3848 / RFC 6531 3.7.3 "with" keywords */
-	if (s->params.smtputf8)
-		proto = s->conn->tls ? "UTF8SMTPS" : "UTF8SMTP";
-	else if (s->esmtp)
-		proto = s->conn->tls ? "ESMTPS" : "ESMTP";
-	else
-		proto = "SMTP";
+	received_protocol(s, proto, sizeof(proto));
 	buf_init(&h, 0);
-	buf_printf(&h, "Received: from %s ([%s%s])\r\n", s->helo[0] ? s->helo : "unknown",
-		   strchr(s->conn->peer_ip, ':') ? "IPv6:" : "", s->conn->peer_ip);
-	if (s->conn->tls)
-		buf_printf(&h, "\t(using %s)\r\n", s->conn->tls_info);
-	buf_printf(&h, "\tby %s (Tern) with %s id %s", cfg->hostname, proto, s->queue_id);
+	if (s->is_local) {
+		write_received_local(s, &h);
+	} else {
+		/* the authenticated user is left out (Postfix's default):
+		 * the client's address is trace enough */
+		buf_printf(&h, "Received: from %s ([%s%s])\r\n", s->helo[0] ? s->helo : "unknown",
+			   strchr(s->conn->peer_ip, ':') ? "IPv6:" : "", s->conn->peer_ip);
+		if (s->conn->tls)
+			buf_printf(&h, "\t(using %s)\r\n", s->conn->tls_info);
+		buf_printf(&h, "\tby %s (Tern) with %s id %s", cfg->hostname, proto, s->queue_id);
+	}
 	if (s->n_rcpt == 1)
 		buf_printf(&h, "\r\n\tfor <%s>", s->first_rcpt);
 	buf_printf(&h, ";\r\n\t%s\r\n", date);

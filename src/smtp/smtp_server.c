@@ -1,8 +1,13 @@
 /*
  * The SMTP server session: connection lifecycle, input framing (command
- * lines, DATA and BDAT content), and the command table. Each command has
- * one handler, smtp_cmd_<verb>(), which validates, replies on error and
- * returns, then acts. Delivery of finished content is in smtp_deliver.c.
+ * lines, SASL responses, DATA and BDAT content), and the command table.
+ * Each command has one handler, smtp_cmd_<verb>(), which validates, replies
+ * on error and returns, then acts. Delivery of finished content is in
+ * smtp_deliver.c, AUTH in smtp_auth.c, the submission rules in
+ * smtp_submit.c. One session type serves three services:
+ *   smtp         port 25: mail for local domains only, no AUTH
+ *   submission   587 (STARTTLS) and 465 (TLS): AUTH, then relay (RFC 6409)
+ *   local        the sendmail socket: a local user, trusted like AUTH
  *
  * Pipelining (RFC 2920) falls out of the loop in smtp_process_input():
  * commands are handled in order as long as complete lines are buffered,
@@ -21,8 +26,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/crypto.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define SMTP_COMMAND_STATES (SMTP_STATE_GREETING | SMTP_STATE_READY | SMTP_STATE_MAIL | SMTP_STATE_RCPT)
 
@@ -43,6 +50,7 @@ static const char *state_name(enum smtp_state st)
 	case SMTP_STATE_BDAT: return "bdat";
 	case SMTP_STATE_BUSY: return "busy";
 	case SMTP_STATE_CLOSING: return "closing";
+	case SMTP_STATE_SASL: return "sasl";
 	}
 	return "?";
 }
@@ -76,7 +84,7 @@ static void smtp_reply_err(struct smtp_session *s, const struct smtp_reply_err *
 }
 
 /* Ends the session now; the last replies are written first. */
-static void smtp_close(struct smtp_session *s, const char *reason)
+void smtp_close(struct smtp_session *s, const char *reason)
 {
 	if (s->state == SMTP_STATE_CLOSING)
 		return;
@@ -91,7 +99,7 @@ static void smtp_close_for_shutdown(struct smtp_session *s)
 	smtp_close(s, "shutdown");
 }
 
-static void smtp_count_error(struct smtp_session *s)
+void smtp_count_error(struct smtp_session *s)
 {
 	if (++s->bad_commands < s->srv->cfg->smtp_max_bad_commands)
 		return;
@@ -126,6 +134,7 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->bdat_started = false;
 	s->bdat_failed = false;
 	s->bdat_left = 0;
+	smtp_submit_reset(s);
 	if (s->state & (SMTP_STATE_MAIL | SMTP_STATE_RCPT | SMTP_STATE_DATA | SMTP_STATE_BDAT |
 			SMTP_STATE_BUSY))
 		smtp_enter_state(s, SMTP_STATE_READY);
@@ -168,8 +177,10 @@ static void smtp_cmd_ehlo(struct smtp_session *s, const struct smtp_command *cmd
 	conn_printf(s->conn, "250-%s\r\n", cfg->hostname);
 	conn_printf(s->conn, "250-PIPELINING\r\n");
 	conn_printf(s->conn, "250-SIZE %llu\r\n", (unsigned long long)cfg->smtp_max_message_size);
-	if (conn_can_tls(s->conn) && !s->conn->tls)
+	if (conn_can_tls(s->conn) && !s->conn->tls && !s->is_local)
 		conn_printf(s->conn, "250-STARTTLS\r\n");
+	if (smtp_auth_offered(s))
+		conn_printf(s->conn, "250-AUTH PLAIN LOGIN\r\n");
 	conn_printf(s->conn, "250-ENHANCEDSTATUSCODES\r\n");
 	conn_printf(s->conn, "250-8BITMIME\r\n");
 	conn_printf(s->conn, "250-SMTPUTF8\r\n");
@@ -192,6 +203,8 @@ static void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd
 		smtp_count_error(s);
 		return;
 	}
+	if (smtp_submit_check_auth(s) < 0)
+		return;
 	buf_reset(&s->sender);
 	if (smtp_parse_mail(cmd->args, cmd->args_len, s->esmtp, &s->params, &s->sender, &err) < 0) {
 		smtp_reply_err(s, &err);
@@ -200,6 +213,10 @@ static void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd
 	}
 	if (s->params.size > cfg->smtp_max_message_size) {
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+		return;
+	}
+	if (smtp_submit_check_sender(s) < 0) {
+		buf_reset(&s->sender);
 		return;
 	}
 	random_id(s->queue_id, 12);
@@ -310,13 +327,20 @@ static void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd
 	st = store_resolve(s->srv->store, buf_cstr(&addr), &exp);
 	log_info("session=%s queue=%s rcpt to=<%s> status=%s", s->ss.id, s->queue_id,
 		 log_escape(esc, addr.data, addr.len),
-		 st == STORE_RCPT_OK ? "ok" : st == STORE_RCPT_NOT_LOCAL ? "relay_denied" :
+		 st == STORE_RCPT_OK ? "ok" : st == STORE_RCPT_NOT_LOCAL ?
+		 (s->trusted ? "relay" : "relay_denied") :
 		 st == STORE_RCPT_UNKNOWN ? "unknown" : st == STORE_RCPT_LOOP ? "loop" : "error");
 	switch (st) {
 	case STORE_RCPT_OK:
 		rcpt_accept(s, buf_cstr(&addr), &exp);
 		break;
 	case STORE_RCPT_NOT_LOCAL:
+		if (s->trusted) {
+			/* authenticated or local: a queue row for the remote MX */
+			add_remote(s, buf_cstr(&addr));
+			rcpt_accept(s, buf_cstr(&addr), &exp);
+			break;
+		}
 		smtp_reply(s, 554, "5.7.1", "<%s>: Relay access denied", esc);
 		break;
 	case STORE_RCPT_UNKNOWN:
@@ -418,12 +442,6 @@ static void smtp_cmd_help(struct smtp_session *s, const struct smtp_command *cmd
 		   "HELP STARTTLS; see RFC 5321");
 }
 
-static void smtp_cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
-{
-	smtp_reply(s, 502, "5.5.1", "AUTH is offered on the submission ports only");
-	smtp_count_error(s);
-}
-
 static void smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	if (cmd->args_len > 0) {
@@ -436,7 +454,7 @@ static void smtp_cmd_starttls(struct smtp_session *s, const struct smtp_command 
 		smtp_count_error(s);
 		return;
 	}
-	if (!conn_can_tls(s->conn)) {
+	if (!conn_can_tls(s->conn) || s->is_local) {
 		smtp_reply(s, 502, "5.5.1", "Error: TLS not available");
 		smtp_count_error(s);
 		return;
@@ -459,7 +477,7 @@ static const struct smtp_cmd smtp_commands[] = {
 	{ "VRFY", smtp_cmd_vrfy, SMTP_COMMAND_STATES },
 	{ "EXPN", smtp_cmd_expn, SMTP_COMMAND_STATES },
 	{ "HELP", smtp_cmd_help, SMTP_COMMAND_STATES },
-	{ "AUTH", smtp_cmd_auth, SMTP_COMMAND_STATES },
+	{ "AUTH", smtp_cmd_auth, SMTP_STATE_READY },
 	{ "STARTTLS", smtp_cmd_starttls, SMTP_STATE_GREETING | SMTP_STATE_READY },
 };
 
@@ -489,26 +507,33 @@ static void smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 
 /* ---- input ------------------------------------------------------------- */
 
-/* Handles one command line if a complete one is buffered. */
+/* Handles one command line (or SASL response) if a complete one is
+ * buffered. Submission sessions may send AUTH lines up to RFC 4954's
+ * 12288 octets. */
 static bool smtp_read_command(struct smtp_session *s, struct evbuffer *in)
 {
-	char line[SMTP_COMMAND_LINE_MAX + 2];
+	char line[SMTP_AUTH_LINE_MAX + 2];
+	size_t max = s->submission ? SMTP_AUTH_LINE_MAX : SMTP_COMMAND_LINE_MAX;
 	struct evbuffer_ptr eol;
 	size_t len, eol_len;
 
 	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 	if (eol.pos < 0) {
 		/* No line yet: refuse to buffer more than a command's worth. */
-		if (evbuffer_get_length(in) > SMTP_COMMAND_LINE_MAX) {
+		if (evbuffer_get_length(in) > max) {
 			evbuffer_drain(in, evbuffer_get_length(in));
 			s->discarding_line = true;
 		}
 		return false;
 	}
 	len = (size_t)eol.pos;
-	if (s->discarding_line || len > SMTP_COMMAND_LINE_MAX) {
+	if (s->discarding_line || len > max) {
 		evbuffer_drain(in, len + 1);
 		s->discarding_line = false;
+		if (s->state == SMTP_STATE_SASL) {
+			s->sasl_step = SMTP_SASL_NONE;
+			smtp_enter_state(s, SMTP_STATE_READY);
+		}
 		smtp_reply(s, 500, "5.5.2", "Error: line too long");
 		smtp_count_error(s);
 		return true;
@@ -517,7 +542,11 @@ static bool smtp_read_command(struct smtp_session *s, struct evbuffer *in)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
-	smtp_dispatch(s, line, len);
+	if (s->state == SMTP_STATE_SASL)
+		smtp_auth_response(s, line, len);
+	else
+		smtp_dispatch(s, line, len);
+	OPENSSL_cleanse(line, len);	/* it may have held a password */
 	return true;
 }
 
@@ -539,7 +568,8 @@ void smtp_content_begin(struct smtp_session *s, bool dot_stuffed)
 	spool_init(&s->spool, s->srv->data_dir, s->queue_id, cfg->inline_max);
 	s->spool_open = true;
 	smtp_write_received(s);
-	smtp_data_init(&s->data, &limits, dot_stuffed, smtp_spool_sink, s);
+	smtp_data_init(&s->data, &limits, dot_stuffed,
+		       smtp_submit_active(s) ? smtp_submit_sink : smtp_spool_sink, s);
 	s->data_started_ms = time_mono_ms();
 	conn_set_timeout(s->conn, (unsigned)cfg->smtp_data_timeout);
 }
@@ -547,6 +577,8 @@ void smtp_content_begin(struct smtp_session *s, bool dot_stuffed)
 /* The content (DATA, or the LAST chunk) is complete. */
 static void smtp_content_end(struct smtp_session *s)
 {
+	const char *refusal;
+
 	conn_set_timeout(s->conn, (unsigned)s->srv->cfg->smtp_command_timeout);
 	if (s->data.error != SMTP_DATA_OK || s->spool.write_errno != 0) {
 		if (s->spool.write_errno != 0)
@@ -555,6 +587,12 @@ static void smtp_content_end(struct smtp_session *s)
 			conn_printf(s->conn, "%s\r\n", smtp_data_error_reply(s->data.error));
 		log_info("session=%s queue=%s rejected reason=\"%s\"", s->ss.id, s->queue_id,
 			 s->spool.write_errno ? "write_error" : smtp_data_error_reply(s->data.error) + 10);
+		s->srv->stats.messages_rejected++;
+		smtp_transaction_reset(s);
+		return;
+	}
+	if (smtp_submit_active(s) && (refusal = smtp_submit_finish(s)) != NULL) {
+		conn_printf(s->conn, "%s\r\n", refusal);
 		s->srv->stats.messages_rejected++;
 		smtp_transaction_reset(s);
 		return;
@@ -659,7 +697,7 @@ static void smtp_process_input(struct smtp_session *s)
 			more = smtp_read_data(s, in);
 		else if (s->state == SMTP_STATE_BDAT)
 			more = smtp_read_bdat(s, in);
-		else if (s->state & SMTP_COMMAND_STATES)
+		else if (s->state & (SMTP_COMMAND_STATES | SMTP_STATE_SASL))
 			more = smtp_read_command(s, in);
 		else
 			more = false;
@@ -688,7 +726,9 @@ static void smtp_on_event(struct conn *conn, void *ctx, enum conn_event ev)
 	switch (ev) {
 	case CONN_EVENT_TLS_READY:
 		/* RFC 3207 4.2: forget everything; the client says EHLO again */
-		log_info("session=%s starttls %s", s->ss.id, conn->tls_info);
+		log_info("session=%s %s %s", s->ss.id, service_implicit_tls(conn->service) ?
+			 "tls" : "starttls", conn->tls_info);
+		smtp_auth_forget(s);
 		s->esmtp = false;
 		s->helo[0] = '\0';
 		smtp_enter_state(s, SMTP_STATE_GREETING);
@@ -720,7 +760,7 @@ static void smtp_shutdown(struct server_session *ss)
 
 	/* DATA, BDAT or a commit in flight: finish it first (the input loop
 	 * closes the session once it is back between transactions). */
-	if (s->state & SMTP_COMMAND_STATES)
+	if (s->state & (SMTP_COMMAND_STATES | SMTP_STATE_SASL))
 		smtp_close_for_shutdown(s);
 }
 
@@ -730,8 +770,29 @@ static void smtp_free(struct server_session *ss)
 
 	smtp_transaction_reset(s);
 	buf_deinit(&s->sender);
+	buf_deinit(&s->auth_user);
+	buf_deinit(&s->header);
 	conn_free(&s->conn);
 	free(s);
+}
+
+/* Who is on the other end of the sendmail socket: the kernel says. */
+static int smtp_local_peer(struct smtp_session *s)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(s->conn->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		/* without a uid the Received line could not name the sender */
+		log_error("session=%s SO_PEERCRED failed: %m", s->ss.id);
+		smtp_reply(s, 421, "4.3.0", "%s Error: cannot identify the local user",
+			   s->srv->cfg->hostname);
+		smtp_close(s, "no_peercred");
+		return -1;
+	}
+	s->peer_uid = cred.uid;
+	log_info("session=%s local uid=%u pid=%d", s->ss.id, (unsigned)cred.uid, (int)cred.pid);
+	return 0;
 }
 
 void smtp_session_start(struct server *srv, struct conn *conn)
@@ -742,10 +803,17 @@ void smtp_session_start(struct server *srv, struct conn *conn)
 	s->conn = conn;
 	s->state = SMTP_STATE_GREETING;
 	buf_init(&s->sender, SMTP_PATH_MAX + 1);
+	buf_init(&s->auth_user, ADDRESS_MAX);
+	buf_init(&s->header, SMTP_SUBMIT_HEADER_MAX);
+	s->submission = conn->service == SERVICE_SUBMISSION || conn->service == SERVICE_SUBMISSIONS;
+	s->is_local = conn->service == SERVICE_LOCAL;
+	s->trusted = s->is_local;
 	s->ss.shutdown = smtp_shutdown;
 	s->ss.free = smtp_free;
 	server_session_add(srv, &s->ss, conn);
 	conn_set_callbacks(conn, smtp_on_read, smtp_on_event, NULL, s);
 	conn_set_timeout(conn, (unsigned)srv->cfg->smtp_command_timeout);
+	if (s->is_local && smtp_local_peer(s) < 0)
+		return;
 	smtp_reply(s, 220, NULL, "%s ESMTP Tern", srv->cfg->hostname);
 }

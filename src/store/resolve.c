@@ -210,3 +210,58 @@ void store_expansion_free(struct store_expansion *exp)
 	free(exp->accounts);
 	memset(exp, 0, sizeof(*exp));
 }
+
+/* The own-address half of store_account_owns_address(): local@domain or
+ * its "+tag"-less base names the account itself. */
+static int owns_directly(struct resolve_state *rs, int64_t account_id, const char *address)
+{
+	char local[ADDRESS_MAX + 1];
+	const char *at = strrchr(address, '@');
+	sqlite3_stmt *st;
+	int64_t did;
+	char *plus;
+	int rc;
+
+	if (at == NULL || at == address || (size_t)(at - address) > ADDRESS_MAX)
+		return 0;
+	memcpy(local, address, (size_t)(at - address));
+	local[at - address] = '\0';
+	st = store_stmt(rs->s, STMT_DOMAIN_ID);
+	sqlite3_bind_text(st, 1, at + 1, -1, SQLITE_STATIC);	/* the domain compares NOCASE */
+	rc = sqlite3_step(st);
+	did = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (did == 0)
+		return 0;
+	if (find_account(rs, did, local) == account_id)
+		return 1;
+	plus = strchr(local, '+');
+	if (plus != NULL && plus != local) {
+		*plus = '\0';
+		if (find_account(rs, did, local) == account_id)
+			return 1;
+	}
+	return rs->failed ? -1 : 0;
+}
+
+int store_account_owns_address(struct store *s, int64_t account_id, const char *address)
+{
+	struct resolve_state rs = { .s = s };
+	struct store_expansion exp = { 0 };
+	enum store_rcpt_status st;
+	int owned;
+	size_t i;
+
+	if (strlen(address) > ADDRESS_MAX)
+		return 0;
+	owned = owns_directly(&rs, account_id, address);
+	if (owned != 0)
+		return owned;
+	st = store_resolve(s, address, &exp);
+	for (i = 0; st == STORE_RCPT_OK && i < exp.n_accounts && !owned; i++)
+		owned = exp.accounts[i] == account_id;
+	store_expansion_free(&exp);
+	return st == STORE_RCPT_ERROR ? -1 : owned;
+}

@@ -106,6 +106,13 @@ enum store_rcpt_status store_resolve(struct store *s, const char *address,
 				     struct store_expansion *exp);
 void store_expansion_free(struct store_expansion *exp);
 
+/* May account_id use address as a sender (MAIL FROM, From:)? Yes when it
+ * is the account's own address (or that with a "+tag"), or when it
+ * resolves to the account: an alias pointing to it (directly or nested)
+ * or the domain's catch-all when that targets it. Returns 1 (owned),
+ * 0 (not), -1 on a database error. */
+int store_account_owns_address(struct store *s, int64_t account_id, const char *address);
+
 /* ---- messages ---------------------------------------------------------- */
 /* What IMAP needs of a message's contents, computed once when its blob is
  * stored (mail/mime.h makes it). All strings borrowed; NULL when absent. */

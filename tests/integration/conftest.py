@@ -105,6 +105,7 @@ class Tern:
         self.data_dir = os.path.join(self.base, "data")
         self.conf = os.path.join(self.base, "tern.conf")
         self.log_path = os.path.join(self.base, "ternd.log")
+        self.sendmail_socket = os.path.join(self.base, "sendmail.sock")
         if certificates is None:
             certificates = [certs.issue(hostname + "-" + os.path.basename(self.base),
                                         ["DNS:" + hostname, "DNS:localhost", "IP:" + host])]
@@ -118,7 +119,9 @@ class Tern:
             self.extra = extra
         sections = {
             "server": {"hostname": self.hostname, "data_dir": self.data_dir,
-                       "user": "nobody", "log_level": "debug"},
+                       "user": "nobody", "log_level": "debug",
+                       # one per instance, not the shared /run/tern default
+                       "sendmail_socket": self.sendmail_socket},
             "listen": {k: "%s:%d" % (self.host, p) for k, p in self.ports.items()},
             # the tests place messages on both sides of a 64 KiB boundary
             # (inline in tern.db / blob file), whatever the default is

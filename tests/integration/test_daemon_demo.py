@@ -17,7 +17,7 @@ import pytest
 from conftest import SANITIZER_MARKERS, TERN, TERND
 from pop3_helpers import port_free
 
-DEMO_PORTS = (2025, 2110, 2995)
+DEMO_PORTS = (2025, 2110, 2995, 2587, 2465)
 
 
 class Demo:
@@ -31,7 +31,7 @@ class Demo:
 
     def start(self, timeout=30):
         if not all(port_free("127.0.0.1", p) for p in DEMO_PORTS):
-            pytest.skip("demo ports 2025/2110/2995 on 127.0.0.1 are in use")
+            pytest.skip("demo ports %s on 127.0.0.1 are in use" % "/".join(map(str, DEMO_PORTS)))
         out = open(self.out_path, "w")
         err = open(self.err_path, "w")
         self.proc = subprocess.Popen([TERND, "--demo", self.dir], stdout=out, stderr=err)

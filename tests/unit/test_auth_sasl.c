@@ -247,6 +247,40 @@ static void test_sasl_oversize(void **state)
 	free(in);
 }
 
+/* LOGIN strings: the two prompts' answers, and what must be refused. */
+static void test_sasl_base64_login_strings(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;	/* NULL: refused */
+	} cases[] = {
+		{ "YWxpY2VAYS50ZXN0", "alice@a.test" },
+		{ "c2VjcmV0", "secret" },
+		{ "", "" },
+		{ "c2VjcmV0=", NULL },		/* bad padding */
+		{ "c2VjcmV", NULL },		/* truncated */
+		{ "c2Vj cmV0", NULL },		/* space inside */
+		{ "*", NULL },
+		{ "YQBi", NULL },		/* "a\0b" */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf out;
+		const char *error = NULL;
+		int ret;
+
+		buf_init(&out, 1024);
+		ret = sasl_base64_decode(cases[i].in, strlen(cases[i].in), &out, &error);
+		if (cases[i].out == NULL && ret == 0)
+			fail_msg("case %zu \"%s\": accepted", i, cases[i].in);
+		if (cases[i].out != NULL && (ret != 0 || strcmp(buf_cstr(&out), cases[i].out) != 0))
+			fail_msg("case %zu \"%s\": got %d \"%s\" (%s)", i, cases[i].in, ret,
+				 buf_cstr(&out), error ? error : "");
+		buf_wipe(&out);
+	}
+}
+
 static void test_sasl_buf_wipe(void **state)
 {
 	struct buf b;
@@ -266,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_sasl_plain_error_texts),
 		cmocka_unit_test(test_sasl_bad_base64),
 		cmocka_unit_test(test_sasl_oversize),
+		cmocka_unit_test(test_sasl_base64_login_strings),
 		cmocka_unit_test(test_sasl_buf_wipe),
 	};
 

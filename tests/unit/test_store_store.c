@@ -615,6 +615,44 @@ static void test_store_resolve(void **state)
 	}
 }
 
+/* Sender ownership for submission: own address (+tag, any case), an
+ * alias reaching the account (nested too), a catch-all that targets it. */
+static void test_store_account_owns_address(void **state)
+{
+	static const struct {
+		const char *account, *address;
+		int owned;
+	} cases[] = {
+		{ "alice@example.com", "alice@example.com", 1 },
+		{ "alice@example.com", "ALICE@EXAMPLE.COM", 1 },
+		{ "alice@example.com", "alice+news@example.com", 1 },
+		{ "alice@example.com", "sales@example.com", 1 },	/* alias -> alice, bob */
+		{ "bob@example.com", "sales@example.com", 1 },
+		{ "carol@example.com", "team@example.com", 1 },		/* team -> carol */
+		{ "alice@example.com", "team@example.com", 1 },		/* team -> sales -> alice */
+		{ "carol@example.com", "alice+special@example.com", 1 },
+		{ "dave@other.org", "anything@other.org", 1 },		/* catch-all -> dave */
+		{ "alice@example.com", "bob@example.com", 0 },
+		{ "alice@example.com", "anything@other.org", 0 },
+		{ "alice@example.com", "fwd@example.com", 0 },		/* remote targets only */
+		{ "alice@example.com", "alice@remote.net", 0 },
+		{ "alice@example.com", "nosuchuser@example.com", 0 },
+		{ "alice@example.com", "no-at-sign", 0 },
+		{ "alice@example.com", "@example.com", 0 },
+	};
+	struct fixture *f = *state;
+	size_t i;
+
+	resolve_fixture(f->s, f->dir);
+	for (i = 0; i < N(cases); i++) {
+		int got = store_account_owns_address(f->s, account_id(f->s, cases[i].account),
+						     cases[i].address);
+
+		if (got != cases[i].owned)
+			fail_msg("case %zu %s owns %s: got %d", i, cases[i].account, cases[i].address, got);
+	}
+}
+
 static void test_store_resolve_too_wide(void **state)
 {
 	struct fixture *f = *state;
@@ -1095,6 +1133,7 @@ int main(void)
 		T(test_store_accounts),
 		T(test_store_aliases),
 		T(test_store_resolve),
+		T(test_store_account_owns_address),
 		T(test_store_resolve_too_wide),
 		T(test_store_deliver_inline_refcount),
 		T(test_store_deliver_rollback),
