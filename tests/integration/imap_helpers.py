@@ -14,8 +14,6 @@ Two clients:
 import imaplib
 import itertools
 import re
-import socket
-import ssl
 import time
 
 from conftest import Raw, running
@@ -266,18 +264,6 @@ def list_attrs(list_lines):
                 name = re.sub(r'\\(.)', r"\1", name[1:-1])
             out[name] = set(m.group(1).split())
     return out
-
-
-def closed(r, timeout=5):
-    return r.closed(timeout)
-
-
-def expect_closed(sock_client, timeout=5):
-    """True if the peer closed; tolerant of TLS shutdown errors."""
-    try:
-        return sock_client.closed(timeout)
-    except (OSError, ssl.SSLError):
-        return True
 
 
 def wait_untagged(r, pattern, timeout=1.5):

@@ -59,8 +59,6 @@ def test_capability_on_loopback_plaintext_refused_lists_logindisabled(strict):
     r.close()
 
 
-@pytest.mark.xfail(reason="server bug: greeting lists AUTH=PLAIN next to LOGINDISABLED "
-                   "(imap_greet), CAPABILITY does not", strict=False)
 def test_greeting_with_logindisabled_does_not_offer_auth_plain(strict):
     """RFC 9051 6.2.3/11.1: with LOGINDISABLED no plaintext mechanism is
     usable, so the greeting's capability list must not offer AUTH=PLAIN

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import running
-from imap_helpers import LOOPBACK_OK, deliver, login, message, new_user, user_with_messages
+from imap_helpers import LOOPBACK_OK, login, message, new_user, user_with_messages
 
 
 @pytest.fixture(scope="module")

@@ -71,9 +71,6 @@ def test_tag_only_gets_bad(tern):
     r.close()
 
 
-@pytest.mark.xfail(reason="server bug: a line without a parsable tag makes set_tag() call "
-                   "memcpy(s->tag, NULL, 0) (imap_session.c:202, UBSan: null pointer passed "
-                   "as argument 2)", strict=False)
 @pytest.mark.parametrize("data", [b"\r\n", b"a{b NOOP\r\n", b"   \r\n"])
 def test_line_without_valid_tag_gets_untagged_bad_cleanly(base_dir, certs, data):
     """An empty line or a tag with forbidden characters: "* BAD", the
