@@ -218,7 +218,8 @@ def test_mutt_opens_inbox_over_imaps_with_right_count(tern, base_dir):
     argv = ["mutt", "-n", "-F", "/dev/null",
             "-e", "set imap_user=%s imap_pass=%s" % (user, password),
             "-e", "set ssl_ca_certificates_file=%s certificate_file=/dev/null" % tern.certs.ca,
-            "-e", "set header_cache= message_cachedir= mail_check=0 timeout=1",
+            "-e", "set header_cache=%s/hcache message_cachedir=%s/bcache" % (home, home),
+            "-e", "set mail_check=0 timeout=1",
             "-e", "set folder=imaps://%s:%d/ spoolfile=%s" % (tern.host, tern.imaps_port, url),
             "-e", "set status_format='MSGCOUNT=%m END'",
             "-e", "push <exit>", "-f", url]
