@@ -49,6 +49,9 @@
 #define IMAP_TIMEOUT_DEFAULT 1800
 #define IMAP_BAD_COMMANDS_MAX_DEFAULT 20
 #define IMAP_AUTH_FAILURES_MAX 3
+/* Messages kept in memory over all cached mailbox lists (imap_cache.c):
+ * 56 bytes each, so about 28 MiB at most. */
+#define IMAP_CACHE_MSGS_MAX 500000
 
 /* Outbound queue, Postfix-like defaults: first retry after 5 minutes,
  * doubling up to 4 hours between attempts, bounce after 5 days, warn the

@@ -21,6 +21,7 @@
 #include "net/listener.h"
 #include "net/tls.h"
 #include "imap/imap.h"
+#include "imap/imap_cache.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/committer.h"
@@ -433,6 +434,7 @@ static void daemon_cleanup(struct daemon *d)
 	if (d->drain_timer) event_free(d->drain_timer);
 	counter_map_free(&srv->per_ip);
 	counter_map_free(&srv->pop3_locks);
+	imap_cache_free(&srv->imap_cache);
 	tls_ctx_unref(&srv->tls);
 	store_close(&srv->store);
 	config_free(&srv->cfg);

@@ -293,8 +293,10 @@ static int check_limits(struct imap_session *s, struct append_ctx *c)
 		}
 		total += c->msgs[i].len;
 	}
-	if (store_quota_get(s->srv->store, s->account_id, &limit, &used, &count) == 0 &&
-	    limit > 0 && used + total > limit) {
+	/* the usage sum scans the account: only when there is a quota */
+	if (store_quota_limit(s->srv->store, s->account_id, &limit) == 0 && limit > 0 &&
+	    store_quota_get(s->srv->store, s->account_id, &limit, &used, &count) == 0 &&
+	    used + total > limit) {
 		imap_done(s, "NO", "[OVERQUOTA] Quota exceeded");
 		return -1;
 	}

@@ -229,7 +229,7 @@ static int load_meta(struct imap_session *s, const struct store_msg *m, struct c
 	struct mime_summary sum;
 	size_t skip;
 
-	if (store_blob_meta_get(s->srv->store, m->blob_id, row) < 0)
+	if (store_blob_imap_get(s->srv->store, m->blob_id, row) < 0)
 		return -1;
 	if (row->envelope != NULL)
 		return 0;
@@ -521,7 +521,7 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_cursor *cur)
 	s->cmd_ctx = fc;
 	s->cmd_ctx_free = fetch_ctx_free;
 	if (fc->sets_seen && !s->view->readonly && fc->n > 0) {
-		imap_submit(s, seen_txn, seen_done, fc);
+		imap_submit_flags(s, seen_txn, seen_done, fc);
 		return;
 	}
 	fc->sets_seen = false;

@@ -260,7 +260,7 @@ static void select_or_examine(struct imap_session *s, struct imap_cursor *cur, b
 	c->readonly = readonly;
 	s->cmd_ctx = c;
 	s->cmd_ctx_free = select_ctx_free;
-	imap_submit(s, select_txn, select_done, c);
+	imap_submit_flags(s, select_txn, select_done, c);
 }
 
 void imap_cmd_select(struct imap_session *s, struct imap_cursor *cur)
@@ -716,7 +716,9 @@ static void send_quota(struct imap_session *s)
 {
 	uint64_t limit = 0, used = 0, messages = 0;
 
-	if (store_quota_get(s->srv->store, s->account_id, &limit, &used, &messages) < 0)
+	if (store_quota_limit(s->srv->store, s->account_id, &limit) < 0 ||
+	    (limit > 0 && store_quota_get(s->srv->store, s->account_id, &limit, &used,
+					  &messages) < 0))
 		return;
 	if (limit == 0)
 		imap_untagged(s, "QUOTA \"\" ()");

@@ -363,7 +363,7 @@ void imap_cmd_store(struct imap_session *s, struct imap_cursor *cur)
 	free(idx);
 	s->cmd_ctx = c;
 	s->cmd_ctx_free = store_ctx_free;
-	imap_submit(s, store_txn, store_done, c);
+	imap_submit_flags(s, store_txn, store_done, c);
 }
 
 /* ---- COPY / MOVE ------------------------------------------------------------------- */
@@ -463,7 +463,8 @@ static bool over_quota(struct imap_session *s, const size_t *idx, size_t n)
 	uint64_t limit = 0, used = 0, count = 0, add = 0;
 	size_t i;
 
-	if (store_quota_get(s->srv->store, s->account_id, &limit, &used, &count) < 0 || limit == 0)
+	if (store_quota_limit(s->srv->store, s->account_id, &limit) < 0 || limit == 0 ||
+	    store_quota_get(s->srv->store, s->account_id, &limit, &used, &count) < 0)
 		return false;
 	for (i = 0; i < n; i++)
 		add += s->view->msgs[idx[i]].size;

@@ -174,9 +174,9 @@ static void job_done(void *ctx, int result, const char *error)
 	free(job);
 }
 
-void imap_submit(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
-		 void (*done)(struct imap_session *s, void *ctx, int result, const char *error),
-		 void *ctx)
+static void submit(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
+		   void (*done)(struct imap_session *s, void *ctx, int result, const char *error),
+		   void *ctx, bool lazy)
 {
 	struct imap_job *job = xcalloc(1, sizeof(*job));
 
@@ -187,7 +187,24 @@ void imap_submit(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
 	s->wait = IMAP_WAIT_JOB;
 	conn_pause(s->conn, true);
 	s->ss.pending_jobs++;
-	committer_submit(s->srv->committer, job_run, job_done, job);
+	if (lazy)
+		committer_submit_lazy(s->srv->committer, job_run, job_done, job);
+	else
+		committer_submit(s->srv->committer, job_run, job_done, job);
+}
+
+void imap_submit(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
+		 void (*done)(struct imap_session *s, void *ctx, int result, const char *error),
+		 void *ctx)
+{
+	submit(s, fn, done, ctx, false);
+}
+
+void imap_submit_flags(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
+		       void (*done)(struct imap_session *s, void *ctx, int result,
+				    const char *error), void *ctx)
+{
+	submit(s, fn, done, ctx, true);
 }
 
 /* ---- dispatch ------------------------------------------------------------- */

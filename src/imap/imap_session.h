@@ -129,6 +129,11 @@ void imap_close(struct imap_session *s, const char *bye, const char *reason);
 void imap_submit(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
 		 void (*done)(struct imap_session *s, void *ctx, int result, const char *error),
 		 void *ctx);
+/* The same for flag-only changes (STORE, \Seen, \Recent): see
+ * committer_submit_lazy(). */
+void imap_submit_flags(struct imap_session *s, int (*fn)(struct store *st, void *ctx),
+		       void (*done)(struct imap_session *s, void *ctx, int result,
+				    const char *error), void *ctx);
 /* Frees the APPEND literals of the current command. */
 void imap_ext_literals_clear(struct imap_session *s);
 

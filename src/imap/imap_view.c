@@ -10,6 +10,7 @@
  * 7.5.1); the view keeps the messages until a later sync.
  */
 #include "imap/imap_session.h"
+#include "imap/imap_cache.h"
 #include "imap/imap_grammar.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -95,7 +96,7 @@ int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool 
 {
 	struct imap_view *v = xcalloc(1, sizeof(*v));
 
-	if (store_msgs_load(s->srv->store, mb->id, &v->msgs, &v->n) < 0) {
+	if (imap_cache_load(&s->srv->imap_cache, s->srv->store, mb, &v->msgs, &v->n) < 0) {
 		log_error("session=%s mailbox load failed: %s", s->ss.id, store_error(s->srv->store));
 		free(v);
 		return -1;

@@ -61,6 +61,9 @@ static SSL_CTX *load_one(const struct config *cfg, const struct config_cert *c, 
 	SSL_CTX_set_min_proto_version(ctx, min);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* idle connections (IMAP IDLE) give back their 2 x 16 KiB record
+	 * buffers between reads and writes (bench/RESULTS.md, IMAP idle) */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tern", 4);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1) {
 		*error_r = ssl_error(cfg, c, "cannot load certificate", c->cert_file);

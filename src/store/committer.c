@@ -17,6 +17,7 @@ struct commit_job {
 	committer_fn *fn;
 	committer_done_fn *done;
 	void *ctx;
+	bool lazy;		/* may skip the fsync (committer_submit_lazy) */
 	int result;
 	char *error;		/* owned */
 	struct commit_job *next;
@@ -81,9 +82,16 @@ static void run_job(struct store *s, struct commit_job *job)
 static void run_batch(struct committer *c, struct commit_job *batch)
 {
 	struct commit_job *job, *next;
+	bool lazy = true;
 	int ret;
 
-	ret = store_begin(c->store);
+	/* WAL with synchronous=NORMAL: the commit survives a crash of the
+	 * process but not a power cut; only batches of lazy jobs use it */
+	for (job = batch; job != NULL; job = job->next)
+		lazy &= job->lazy;
+	ret = store_exec(c->store, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+	if (ret == 0)
+		ret = store_begin(c->store);
 	for (job = batch; job != NULL && ret == 0; job = job->next)
 		run_job(c->store, job);
 	if (ret == 0)
@@ -134,13 +142,15 @@ struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, 
 	return c;
 }
 
-void committer_submit(struct committer *c, committer_fn *fn, committer_done_fn *done, void *ctx)
+static void submit(struct committer *c, committer_fn *fn, committer_done_fn *done, void *ctx,
+		   bool lazy)
 {
 	struct commit_job *job = xcalloc(1, sizeof(*job));
 
 	job->fn = fn;
 	job->done = done;
 	job->ctx = ctx;
+	job->lazy = lazy;
 	pthread_mutex_lock(&c->lock);
 	if (c->tail != NULL)
 		c->tail->next = job;
@@ -149,6 +159,17 @@ void committer_submit(struct committer *c, committer_fn *fn, committer_done_fn *
 	c->tail = job;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void committer_submit(struct committer *c, committer_fn *fn, committer_done_fn *done, void *ctx)
+{
+	submit(c, fn, done, ctx, false);
+}
+
+void committer_submit_lazy(struct committer *c, committer_fn *fn, committer_done_fn *done,
+			   void *ctx)
+{
+	submit(c, fn, done, ctx, true);
 }
 
 void committer_counts(struct committer *c, uint64_t *commits_r, uint64_t *jobs_r)

@@ -417,6 +417,27 @@ int store_blob_meta_get(struct store *s, int64_t blob_id, struct store_blob_meta
 	return 0;
 }
 
+int store_blob_imap_get(struct store *s, int64_t blob_id, struct store_blob_meta_row *row)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_IMAP_GET);
+	int rc;
+
+	memset(row, 0, sizeof(*row));
+	row->sent_date = -1;
+	sqlite3_bind_int64(st, 1, blob_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row->envelope = store_column_dup(st, 0);
+		row->bodystructure = store_column_dup(st, 1);
+		row->body = store_column_dup(st, 2);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? store_fail(s, "blob %lld is gone", (long long)blob_id)
+				 : store_fail_db(s, "blob metadata");
+}
+
 void store_blob_meta_row_free(struct store_blob_meta_row *row)
 {
 	free(row->envelope);
@@ -505,6 +526,23 @@ int store_search_text(struct store *s, int64_t mailbox_id, enum store_text_field
 	*uids_r = uids;
 	*n_r = n;
 	return 0;
+}
+
+int store_quota_limit(struct store *s, int64_t account_id, uint64_t *limit_r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*limit_r = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT quota FROM accounts WHERE id = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return store_fail_db(s, "prepare");
+	sqlite3_bind_int64(st, 1, account_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*limit_r = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail_db(s, "quota");
 }
 
 int store_quota_get(struct store *s, int64_t account_id, uint64_t *limit_r, uint64_t *used_r,

@@ -37,6 +37,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"WHERE id = ?1 RETURNING highestmodseq",
 	[STMT_BLOB_META_GET] = "SELECT envelope, bodystructure, body, sent_date, base_subject, "
 		"sort_from, sort_to, sort_cc, message_id, thread_refs FROM blobs WHERE id = ?1",
+	[STMT_BLOB_IMAP_GET] = "SELECT envelope, bodystructure, body FROM blobs WHERE id = ?1",
 	[STMT_EXPUNGED_INSERT] = "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) "
 		"VALUES (?1, ?2, ?3)",
 	[STMT_INBOX_NEXT_UID] = "UPDATE mailboxes SET uidnext = uidnext + 1, "

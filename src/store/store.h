@@ -327,6 +327,8 @@ struct store_blob_meta_row {
 	char *base_subject, *sort_from, *sort_to, *sort_cc, *message_id, *thread_refs;
 };
 int store_blob_meta_get(struct store *s, int64_t blob_id, struct store_blob_meta_row *row_r);
+/* Only envelope, bodystructure and body (what FETCH needs; cheaper). */
+int store_blob_imap_get(struct store *s, int64_t blob_id, struct store_blob_meta_row *row_r);
 void store_blob_meta_row_free(struct store_blob_meta_row *row);
 /* Saves metadata computed later for a blob stored without it. */
 int store_blob_meta_set(struct store *s, int64_t blob_id, const struct store_blob_meta *meta);
@@ -338,7 +340,9 @@ int store_search_text(struct store *s, int64_t mailbox_id, enum store_text_field
 		      const char *needle, uint32_t **uids_r, size_t *n_r);
 
 /* ---- quota (RFC 9208) --------------------------------------------------- */
-/* limit 0 means none. */
+/* limit 0 means none. store_quota_get sums the account's messages (it
+ * costs a scan); store_quota_limit only reads the limit. */
+int store_quota_limit(struct store *s, int64_t account_id, uint64_t *limit_r);
 int store_quota_get(struct store *s, int64_t account_id, uint64_t *limit_r, uint64_t *used_r,
 		    uint64_t *messages_r);
 int store_quota_set(struct store *s, const char *address, uint64_t limit);

@@ -90,13 +90,18 @@ class Tern:
     """One ternd instance with its config, data dir and CLI."""
 
     def __init__(self, base, certs, host="127.0.0.2", hostname="mail.a.test", extra=None,
-                 certificates=None):
+                 certificates=None, imap=False):
         self.base = tempfile.mkdtemp(prefix="ternd-", dir=base)
         os.chmod(self.base, 0o755)
         self.host = host
         self.hostname = hostname
         self.certs = certs
         self.ports = {"smtp": free_port(host), "pop3": free_port(host), "pop3s": free_port(host)}
+        # imap=True adds the imap (143-like) and imaps (993-like) listeners
+        self.imap_port = self.imaps_port = None
+        if imap:
+            self.ports["imap"] = self.imap_port = free_port(host)
+            self.ports["imaps"] = self.imaps_port = free_port(host)
         self.data_dir = os.path.join(self.base, "data")
         self.conf = os.path.join(self.base, "tern.conf")
         self.log_path = os.path.join(self.base, "ternd.log")
@@ -235,10 +240,11 @@ def check_sanitizers(t):
     assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
 
 
-def running(base_dir, certs, extra):
+def running(base_dir, certs, extra, **kwargs):
     """Generator for module fixtures: a populated, started instance that is
-    stopped and checked for sanitizer reports afterwards."""
-    t = Tern(base_dir, certs, extra=extra)
+    stopped and checked for sanitizer reports afterwards. kwargs go to Tern
+    (e.g. imap=True)."""
+    t = Tern(base_dir, certs, extra=extra, **kwargs)
     populate(t)
     t.start()
     yield t
