@@ -59,7 +59,7 @@ void imap_cmd_noop(struct imap_session *s, struct imap_cursor *cur)
 		imap_bad(s, cur->error);
 		return;
 	}
-	imap_done(s, "OK", "NOOP completed");
+	imap_done(s, "OK", "%s completed", s->cmd->name);
 }
 
 void imap_cmd_logout(struct imap_session *s, struct imap_cursor *cur)

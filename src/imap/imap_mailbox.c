@@ -246,8 +246,9 @@ static void select_or_examine(struct imap_session *s, struct imap_cursor *cur, b
 	if (s->view != NULL) {
 		imap_view_close(s);
 		imap_enter_state(s, IMAP_STATE_AUTH);
-		if (s->qresync || s->rev2)
-			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+		/* RFC 7162 3.2.11 / RFC 9051 7.1: clients that do not know the
+		 * code ignore it */
+		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
 	found = store_mailbox_get(s->srv->store, s->account_id, buf_cstr(&name), &c->mb);
 	buf_deinit(&name);
@@ -364,6 +365,22 @@ static void name_command(struct imap_session *s, struct name_ctx *c)
 	imap_submit(s, name_txn, name_done, c);
 }
 
+/* RFC 9051 6.3.4: "foo/" declares that foo will have children: the
+ * trailing delimiter is dropped and foo is created. */
+static int create_name_arg(struct imap_session *s, struct imap_cursor *cur, struct buf *out)
+{
+	const char *wire, *error = NULL;
+	size_t len;
+
+	if (imap_arg_astring(cur, &wire, &len) < 0)
+		return -1;
+	if (len > 1 && wire[len - 1] == '/')
+		len--;
+	if (name_from_wire(s, wire, len, out, &error) < 0)
+		return imap_cursor_fail(cur, error);
+	return 0;
+}
+
 /* CREATE's optional (USE (\Sent ...)) of RFC 6154 5.1. */
 static int create_params(struct imap_cursor *cur, struct name_ctx *c)
 {
@@ -392,7 +409,7 @@ void imap_cmd_create(struct imap_session *s, struct imap_cursor *cur)
 	struct buf name;
 
 	buf_init(&name, 0);
-	if (imap_mailbox_arg(s, cur, &name) < 0 || create_params(cur, c) < 0 ||
+	if (create_name_arg(s, cur, &name) < 0 || create_params(cur, c) < 0 ||
 	    imap_arg_end(cur) < 0) {
 		buf_deinit(&name);
 		name_ctx_free(c);

@@ -47,6 +47,7 @@ static const struct imap_cmd imap_commands[] = {
 	{ "GETQUOTAROOT", imap_cmd_getquotaroot, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "APPEND", imap_cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
 	{ "IDLE", imap_cmd_idle, IMAP_CMD_AUTH | IMAP_CMD_SELECTED },
+	{ "CHECK", imap_cmd_noop, IMAP_CMD_SELECTED },	/* RFC 3501 6.4.1 */
 	{ "CLOSE", imap_cmd_close, IMAP_CMD_SELECTED },
 	{ "UNSELECT", imap_cmd_unselect, IMAP_CMD_SELECTED },
 	{ "EXPUNGE", imap_cmd_expunge, IMAP_CMD_SELECTED | IMAP_CMD_UID },

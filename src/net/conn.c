@@ -104,6 +104,11 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	struct conn_private *p = priv(conn);
 	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
+	/* under COMPRESS the bytes are out only when the socket's buffer,
+	 * below the filter, is empty too */
+	if (conn->compressed && bufferevent_get_underlying(bev) != NULL)
+		left += evbuffer_get_length(bufferevent_get_output(bufferevent_get_underlying(bev)));
+
 	if (p->throttled && left <= CONN_OUTPUT_HIGH_WATER / 2) {
 		p->throttled = false;
 		conn_update_reading(conn);
