@@ -87,6 +87,7 @@ static int write_config(const char *dir, const char *conf)
 		"pop3s = 127.0.0.1:2995\n"
 		"imap = 127.0.0.1:2143\n"
 		"imaps = 127.0.0.1:2993\n"
+		"https = 127.0.0.1:2443\n"
 		"\n[tls]\n"
 		"certificate = %s/cert.pem\n"
 		"key = %s/key.pem\n", dir, demo_user(), dir, dir);
@@ -169,6 +170,8 @@ static void demo_print(const char *dir, const char *password)
 	       "  password %s   (also in %s/demo-password)\n"
 	       "  smtp 127.0.0.1:2025   pop3 127.0.0.1:2110   pop3s 127.0.0.1:2995\n"
 	       "  imap 127.0.0.1:2143   imaps 127.0.0.1:2993\n"
+	       "Manage the account (password, two-factor, app passwords) in a browser:\n"
+	       "  https://127.0.0.1:2443/   (self-signed certificate)\n"
 	       "\n"
 	       "Send a message:\n"
 	       "  swaks --server 127.0.0.1:2025 --from you@example.org --to %s\n"
