@@ -34,7 +34,8 @@ def chromium_driver():
         opts.add_argument(arg)
     if os.path.exists("/usr/bin/chromium"):
         opts.binary_location = "/usr/bin/chromium"
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    from selenium.webdriver.chrome.service import Service
+    service = Service(executable_path=shutil.which("chromedriver"))
     return webdriver.Chrome(options=opts, service=service)
 
 
