@@ -100,6 +100,8 @@ static const struct key_def key_defs[] = {
 	{ "auth", "block_time", KEY_DURATION, OFF(auth_block_time), 1, 7 * 86400, 0 },
 	{ "auth", "failure_delay", KEY_DURATION, OFF(auth_failure_delay), 0, 60, 0 },
 	{ "auth", "failure_delay_max", KEY_DURATION, OFF(auth_failure_delay_max), 0, 600, 0 },
+	{ "web", "session_timeout", KEY_DURATION, OFF(web_session_timeout), 60, 7 * 86400, 0 },
+	{ "web", "session_lifetime", KEY_DURATION, OFF(web_session_lifetime), 300, 30 * 86400, 0 },
 	{ "listen", "smtp", KEY_LISTEN, 0, 0, 0, SERVICE_SMTP },
 	{ "listen", "pop3", KEY_LISTEN, 0, 0, 0, SERVICE_POP3 },
 	{ "listen", "pop3s", KEY_LISTEN, 0, 0, 0, SERVICE_POP3S },
@@ -107,13 +109,14 @@ static const struct key_def key_defs[] = {
 	{ "listen", "submissions", KEY_LISTEN, 0, 0, 0, SERVICE_SUBMISSIONS },
 	{ "listen", "imap", KEY_LISTEN, 0, 0, 0, SERVICE_IMAP },
 	{ "listen", "imaps", KEY_LISTEN, 0, 0, 0, SERVICE_IMAPS },
+	{ "listen", "https", KEY_LISTEN, 0, 0, 0, SERVICE_HTTPS },
 	{ "tls", "certificate", KEY_CERT, 0, 0, 0, 0 },
 	{ "tls", "key", KEY_CERT_KEY, 0, 0, 0, 0 },
 	{ "tls", "min_version", KEY_TLS_VERSION, OFF(tls_min_version), 0, 0, 0 },
 };
 
 static const char *const service_names[SERVICE_COUNT] = {
-	"smtp", "pop3", "pop3s", "submission", "submissions", "imap", "imaps", "local",
+	"smtp", "pop3", "pop3s", "submission", "submissions", "imap", "imaps", "local", "https",
 };
 
 const char *service_name(enum service service)
@@ -124,7 +127,7 @@ const char *service_name(enum service service)
 bool service_implicit_tls(enum service service)
 {
 	return service == SERVICE_POP3S || service == SERVICE_SUBMISSIONS ||
-	       service == SERVICE_IMAPS;
+	       service == SERVICE_IMAPS || service == SERVICE_HTTPS;
 }
 
 struct parse_state {
@@ -452,6 +455,8 @@ static void config_set_defaults(struct config *cfg)
 	cfg->auth_block_time = AUTH_BLOCK_TIME_DEFAULT;
 	cfg->auth_failure_delay = AUTH_FAILURE_DELAY_DEFAULT;
 	cfg->auth_failure_delay_max = AUTH_FAILURE_DELAY_MAX_DEFAULT;
+	cfg->web_session_timeout = WEB_SESSION_TIMEOUT_DEFAULT;
+	cfg->web_session_lifetime = WEB_SESSION_LIFETIME_DEFAULT;
 }
 
 /* Cross-key checks once the whole file is read. */

@@ -29,13 +29,14 @@ enum service {
 	SERVICE_IMAP,
 	SERVICE_IMAPS,
 	SERVICE_LOCAL,		/* `tern sendmail` over [server] sendmail_socket */
+	SERVICE_HTTPS,		/* the account portal, implicit TLS (src/web/) */
 	SERVICE_COUNT
 };
 
 /* Name of a service as used in [listen] and in logs ("smtp", "pop3s"). */
 const char *service_name(enum service service);
 /* True for services that start TLS at connect time (pop3s, imaps,
- * submissions). */
+ * submissions, https). */
 bool service_implicit_tls(enum service service);
 
 struct config_listener {
@@ -110,6 +111,9 @@ struct config {
 	uint64_t auth_block_time;
 	uint64_t auth_failure_delay;
 	uint64_t auth_failure_delay_max;
+	/* [web]: the account portal (src/web/web.h) */
+	uint64_t web_session_timeout;	/* idle seconds before a portal session ends */
+	uint64_t web_session_lifetime;	/* absolute seconds a portal session may last */
 	/* [listen] */
 	struct config_listener listeners[CONFIG_MAX_LISTENERS];
 	unsigned n_listeners;

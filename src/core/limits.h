@@ -143,6 +143,23 @@
  * oldest entries go first (bounds the daemon's memory under a spray). */
 #define AUTH_RATELIMIT_ENTRIES_MAX 50000
 
+/* The account portal (src/web/). OWASP's session guidance: a short idle
+ * timeout and an absolute one for a site that manages credentials. */
+#define WEB_SESSION_TIMEOUT_DEFAULT (30 * 60)
+#define WEB_SESSION_LIFETIME_DEFAULT (12 * 3600)
+/* A login waiting for its second step (TOTP or recovery code). */
+#define WEB_PENDING_LOGIN_SECONDS 300
+/* Live portal sessions in the daemon; past it the oldest goes first. */
+#define WEB_SESSIONS_MAX 10000
+/* The portal's forms are a few short fields; browsers send well under
+ * 8 KiB of headers to one origin with one cookie. */
+#define WEB_BODY_MAX (64 * 1024)
+#define WEB_HEADERS_MAX (16 * 1024)
+#define WEB_FORM_FIELDS_MAX 32
+#define WEB_COOKIES_MAX 64
+/* Seconds a portal connection may stay silent (request or keep-alive). */
+#define WEB_TIMEOUT 30
+
 #define ADDRESS_MAX 320
 #define PASSWORD_MAX 1024
 

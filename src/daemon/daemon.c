@@ -26,6 +26,7 @@
 #include "smtp/smtp.h"
 #include "store/committer.h"
 #include "store/store.h"
+#include "web/web.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -47,6 +48,7 @@ struct daemon {
 	struct event *sig_term, *sig_int, *sig_hup;	/* owned */
 	struct event *drain_timer;			/* owned */
 	struct control *control;
+	struct web_server *web;			/* owned: the https portal, or NULL */
 	uint64_t shutdown_started_ms;
 };
 
@@ -118,6 +120,7 @@ static void accept_cb(void *ctx, enum service service, int fd, const struct sock
 	case SERVICE_IMAPS:
 		imap_session_start(srv, conn);
 		break;
+	case SERVICE_HTTPS:	/* served by src/web/'s evhttp, never accepted here */
 	case SERVICE_COUNT:
 		conn_free(&conn);
 		break;
@@ -301,6 +304,8 @@ void daemon_shutdown(struct server *srv)
 	log_info("shutdown sessions=%u", srv->n_total);
 	for (i = 0; i < d->n_listeners; i++)
 		listener_free(&d->listeners[i]);
+	if (d->web != NULL)
+		web_server_stop(d->web);
 	for (ss = srv->sessions; ss != NULL; ss = next) {
 		next = ss->next;
 		if (ss->conn->tls_pending) {
@@ -375,6 +380,28 @@ static int daemon_start(struct daemon *d, const char *config_path)
 	return open_store(srv);
 }
 
+/* The https listeners go to the portal's evhttp instead of accept_cb. */
+static int start_web(struct daemon *d)
+{
+	int fds[CONFIG_MAX_LISTENERS];
+	unsigned i, n = 0;
+	char *error;
+
+	for (i = 0; i < d->n_listeners; i++) {
+		if (d->srv.cfg->listeners[i].service == SERVICE_HTTPS)
+			fds[n++] = listener_release_fd(d->listeners[i]);
+	}
+	if (n == 0)
+		return 0;
+	d->web = web_server_new(&d->srv, fds, n, &error);
+	if (d->web == NULL) {
+		log_error("%s", error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
 static int daemon_serve(struct daemon *d)
 {
 	struct server *srv = &d->srv;
@@ -384,7 +411,11 @@ static int daemon_serve(struct daemon *d)
 	srv->per_ip = counter_map_new();
 	srv->pop3_locks = counter_map_new();
 	srv->started = time_now();
+	if (start_web(d) < 0)
+		return -1;
 	for (i = 0; i < d->n_listeners; i++) {
+		if (srv->cfg->listeners[i].service == SERVICE_HTTPS)
+			continue;
 		if (listener_start(d->listeners[i], srv->base, accept_cb, srv) < 0) {
 			log_error("cannot start listener");
 			return -1;
@@ -424,6 +455,7 @@ static void daemon_cleanup(struct daemon *d)
 	committer_free(&srv->committer);
 	loop_inbox_free(&srv->inbox);
 	auth_free(&srv->auth);
+	web_server_free(&d->web);	/* every auth answer is in: no request waits */
 	for (ss = srv->sessions; ss != NULL; ss = next) {
 		next = ss->next;
 		ss->free(ss);

@@ -91,6 +91,7 @@ static int write_config(const char *dir, const char *conf)
 		"imaps = 127.0.0.1:2993\n"
 		"submission = 127.0.0.1:2587\n"
 		"submissions = 127.0.0.1:2465\n"
+		"https = 127.0.0.1:2443\n"
 		"\n[tls]\n"
 		"certificate = %s/cert.pem\n"
 		"key = %s/key.pem\n", dir, demo_user(), dir, dir, dir, dir);
@@ -174,6 +175,8 @@ static void demo_print(const char *dir, const char *password)
 	       "  smtp 127.0.0.1:2025   pop3 127.0.0.1:2110   pop3s 127.0.0.1:2995\n"
 	       "  imap 127.0.0.1:2143   imaps 127.0.0.1:2993\n"
 	       "  submission 127.0.0.1:2587 (STARTTLS)   submissions 127.0.0.1:2465 (TLS)\n"
+	       "Manage the account (password, two-factor, app passwords) in a browser:\n"
+	       "  https://127.0.0.1:2443/   (self-signed certificate)\n"
 	       "\n"
 	       "Send a message:\n"
 	       "  swaks --server 127.0.0.1:2025 --from you@example.org --to %s\n"

@@ -155,6 +155,14 @@ int listener_start(struct listener *lst, struct event_base *base, listener_accep
 	return 0;
 }
 
+int listener_release_fd(struct listener *lst)
+{
+	int fd = lst->fd;
+
+	lst->fd = -1;
+	return fd;
+}
+
 void listener_free(struct listener **lstp)
 {
 	struct listener *lst = *lstp;

@@ -23,5 +23,8 @@ struct listener *listener_bind_unix(const char *path, enum service service, char
 /* Starts accepting on base; fn gets each new socket (and owns it). */
 int listener_start(struct listener *lst, struct event_base *base, listener_accept_fn *fn, void *ctx);
 void listener_free(struct listener **lst);
+/* For a listener served by something else (the portal's evhttp): gives
+ * up the listening socket; the caller owns it. -1 once started. */
+int listener_release_fd(struct listener *lst);
 
 #endif
