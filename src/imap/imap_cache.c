@@ -156,7 +156,8 @@ static struct store_msg *copy_msgs(const struct cache_entry *e)
 {
 	struct store_msg *msgs = xmalloc((e->n ? e->n : 1) * sizeof(*msgs));
 
-	memcpy(msgs, e->msgs, e->n * sizeof(*msgs));
+	if (e->n > 0)
+		memcpy(msgs, e->msgs, e->n * sizeof(*msgs));
 	return msgs;
 }
 

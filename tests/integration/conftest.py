@@ -237,7 +237,11 @@ def populate(t):
 def check_sanitizers(t):
     """Fails the test if the daemon's log holds an ASan/UBSan report."""
     errors = t.sanitizer_errors()
-    assert not errors, "sanitizer reported %s:\n%s" % (errors, t.log()[-5000:])
+    if errors:
+        lines = t.log().splitlines()
+        found = [i for i, l in enumerate(lines) if any(m in l for m in SANITIZER_MARKERS)]
+        report = "\n".join(lines[found[0]:found[0] + 30])
+    assert not errors, "sanitizer reported %s:\n%s" % (errors, report)
 
 
 def running(base_dir, certs, extra, **kwargs):
