@@ -27,6 +27,7 @@ struct bufferevent;
 struct evbuffer;
 struct event_base;
 struct tls_ctx;
+typedef struct ssl_st SSL;
 
 enum conn_event {
 	CONN_EVENT_CLOSED,	/* peer closed its side */
@@ -88,6 +89,11 @@ bool conn_can_tls(struct conn *conn);
  * already buffered, and starts the TLS handshake once reply is sent.
  * CONN_EVENT_TLS_READY or CONN_EVENT_ERROR follows. */
 void conn_starttls(struct conn *conn, const char *reply);
+/* Client side: throws away any input buffered in plaintext and starts a
+ * TLS handshake as the client on ssl (taken over, freed with the conn).
+ * CONN_EVENT_TLS_READY or CONN_EVENT_ERROR follows. Returns -1 (ssl
+ * freed) if the TLS bufferevent cannot be made. */
+int conn_starttls_client(struct conn *conn, SSL *ssl);
 /* Stops reading, writes out what is queued, then reports CONN_EVENT_DONE. */
 void conn_close_after_write(struct conn *conn);
 

@@ -99,6 +99,8 @@ static struct delivery_job *job_new(struct smtp_session *s)
 	job->d.n_rcpts = s->n_local;
 	job->d.remote = (const char *const *)s->remote;
 	job->d.n_remote = s->n_remote;
+	job->d.smtputf8 = s->params.smtputf8;
+	job->d.eightbit = s->params.body == SMTP_BODY_8BITMIME;
 	return job;
 }
 

@@ -72,6 +72,8 @@ static int deliver_remote(struct store *s, struct store_delivery *d, int64_t blo
 	sqlite3_bind_text(st, 3, d->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, rcpt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, d->received);
+	sqlite3_bind_int(st, 6, d->smtputf8);
+	sqlite3_bind_int(st, 7, d->eightbit);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "queue insert");
 	return 0;
@@ -170,7 +172,7 @@ void store_message_body_free(struct store_message_body *body)
 
 /* Drops one reference to blob_id; queues its file for unlinking when no
  * reference is left. */
-static int blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t *n_unlink_r)
+int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t *n_unlink_r)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_UNREF);
 	const char *file;
@@ -214,7 +216,7 @@ int store_messages_delete(struct store *s, int64_t account_id, const int64_t *id
 			return store_fail_db(s, "message delete");
 		blob_id = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		if (blob_unref(s, blob_id, unlink_r, n_unlink_r) < 0)
+		if (store_blob_unref(s, blob_id, unlink_r, n_unlink_r) < 0)
 			return -1;
 	}
 	return 0;

@@ -113,6 +113,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE queue ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE queue ADD COLUMN account_id INTEGER;"	/* submitting account */
 	"CREATE INDEX queue_qid ON queue(queue_id);",
+
+	/* 2 -> 3: the outbound queue needs to know, before DATA, whether the
+	 * message has 8-bit content (RFC 6152 BODY=8BITMIME on MAIL FROM). */
+	"ALTER TABLE queue ADD COLUMN eightbit INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

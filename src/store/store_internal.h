@@ -42,6 +42,10 @@ sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id);
 /* Runs SQL without results. */
 int store_exec(struct store *s, const char *sql);
 
+/* Drops one reference to blob_id (messages.c); a blob file left without
+ * references is appended to *unlink_r for removal after the commit. */
+int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t *n_unlink_r);
+
 /* Creates or migrates the schema to STORE_SCHEMA_VERSION. */
 int store_schema_migrate(struct store *s);
 
