@@ -21,6 +21,7 @@
 #include "net/listener.h"
 #include "net/tls.h"
 #include "pop3/pop3.h"
+#include "smtp/queue.h"
 #include "smtp/smtp.h"
 #include "store/committer.h"
 #include "store/store.h"
@@ -261,7 +262,8 @@ void daemon_shutdown(struct server *srv)
 		return;
 	srv->shutting_down = true;
 	d->shutdown_started_ms = time_mono_ms();
-	log_info("shutdown sessions=%u", srv->n_total);
+	log_info("shutdown sessions=%u deliveries=%u", srv->n_total, queue_active(srv->queue));
+	queue_stop(srv->queue);
 	for (i = 0; i < d->n_listeners; i++)
 		listener_free(&d->listeners[i]);
 	for (ss = srv->sessions; ss != NULL; ss = next) {
@@ -360,6 +362,12 @@ static int daemon_serve(struct daemon *d)
 		free(error);
 		return -1;
 	}
+	srv->queue = queue_start(srv, &error);
+	if (srv->queue == NULL) {
+		log_error("%s", error);
+		free(error);
+		return -1;
+	}
 	setup_signals(d);
 	log_info("ready hostname=%s data_dir=%s version=%s", srv->cfg->hostname, srv->data_dir,
 		 TERN_VERSION);
@@ -383,6 +391,7 @@ static void daemon_cleanup(struct daemon *d)
 		loop_inbox_drain(srv->inbox);	/* may submit commits */
 	committer_free(&srv->committer);
 	loop_inbox_free(&srv->inbox);
+	queue_free(&srv->queue);	/* after the commits it may await */
 	for (ss = srv->sessions; ss != NULL; ss = next) {
 		next = ss->next;
 		ss->free(ss);

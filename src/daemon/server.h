@@ -20,6 +20,7 @@ struct loop_inbox;
 struct tls_ctx;
 struct counter_map;
 struct conn;
+struct queue;
 
 /* Embedded in every protocol session; links it into the server's list. */
 struct server_session {
@@ -55,6 +56,7 @@ struct server {
 	struct tls_ctx *tls;		/* counted reference, or NULL */
 	struct counter_map *per_ip;	/* owned: live connections per IP */
 	struct counter_map *pop3_locks;	/* owned: account ids in a POP3 session */
+	struct queue *queue;		/* owned: the outbound queue runner */
 	unsigned n_sessions[SERVICE_COUNT];
 	unsigned n_total;
 	struct server_session *sessions;	/* list head */

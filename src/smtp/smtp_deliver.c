@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "core/workers.h"
 #include "net/conn.h"
+#include "smtp/queue.h"
 #include "store/committer.h"
 #include "store/store.h"
 
@@ -125,6 +126,8 @@ static void delivery_finish(struct delivery_job *job, int result)
 			 s->ss.id, s->queue_id, (unsigned long long)s->spool.size, s->n_local,
 			 s->n_remote, (unsigned long long)(time_mono_ms() - job->started_ms));
 		s->srv->stats.messages_accepted++;
+		if (s->n_remote > 0)
+			queue_kick(s->srv->queue);	/* new mail goes out at once */
 		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->queue_id);
 	} else {
 		log_error("session=%s queue=%s store_failed error=\"%s\"", s->ss.id, s->queue_id,
