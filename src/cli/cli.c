@@ -53,6 +53,12 @@ static const struct {
 	  "  alias remove SOURCE [TARGET]  remove one target, or the whole alias\n" },
 	{ "status", "  status                     show the running daemon's state (key=value lines)\n" },
 	{ "reload", "  reload                     make the daemon re-read its config and certificates\n" },
+	{ "dns",
+	  "  dns mx|a|txt|ptr|tlsa NAME [--resolver IP[@PORT]] [--trust-anchor FILE]\n"
+	  "      [--timeout SECONDS] [--port PORT] [--debug]\n"
+	  "                             look NAME up as ternd would (ptr takes an IP, tlsa\n"
+	  "                             a host and --port, default 25); exit 0 found,\n"
+	  "                             1 not found, 2 temporary failure\n" },
 };
 
 static void usage(FILE *f, const char *only)
@@ -274,6 +280,8 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 		return cli_user(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "alias"))
 		return cli_alias(cli, argc - 1, argv + 1);
+	if (!strcmp(cmd, "dns"))
+		return cli_dns(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") && argc == 1)
 		return cli_control(cli, "status");
 	if (!strcmp(cmd, "reload") && argc == 1)

@@ -30,5 +30,7 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_domain(struct cli *cli, int argc, char **argv);
 int cli_user(struct cli *cli, int argc, char **argv);
 int cli_alias(struct cli *cli, int argc, char **argv);
+/* `tern dns`: one lookup through src/dns/ (cli_dns.c). */
+int cli_dns(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unbound.h>
+#include <unistd.h>
 
 /* RR types and class (RFC 1035 3.2.2, RFC 3596, RFC 6698) */
 #define DNS_RR_A 1
@@ -145,6 +146,35 @@ static int set_forwarders(struct ub_ctx *ub, const char *list, char **error_r)
 	return 0;
 }
 
+/* libunbound answers some names itself, NXDOMAIN without asking anyone:
+ * test. (RFC 6761 6.2), loopback and private reverse zones (RFC 6303).
+ * Tern asks the resolver the admin configured instead: on a site where
+ * that resolver holds PTRs for 10/8 or serves a test. zone (as the
+ * integration tests' server does), its answer is the right one, and it
+ * answers NXDOMAIN for these names anyway when it has nothing. test. and
+ * 127.in-addr.arpa. are never delegated from the signed root, so they are
+ * not validated either. ("nodefault"
+ * is ignored when set through ub_ctx_set_option(); a "transparent" zone
+ * without data overrides the built-in one and passes queries on.) */
+static int pass_special_zones(struct ub_ctx *ub)
+{
+	static const char *const options[][2] = {
+		{ "local-zone:", "test. transparent" },
+		{ "local-zone:", "127.in-addr.arpa. transparent" },
+		{ "unblock-lan-zones:", "yes" },
+		{ "insecure-lan-zones:", "yes" },
+		{ "domain-insecure:", "test." },
+		{ "domain-insecure:", "127.in-addr.arpa." },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(options); i++) {
+		if (ub_ctx_set_option(ub, options[i][0], options[i][1]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int configure(struct ub_ctx *ub, const struct dns_config *cfg, char **error_r)
 {
 	int err;
@@ -156,8 +186,9 @@ static int configure(struct ub_ctx *ub, const struct dns_config *cfg, char **err
 	}
 	/* Forwarders on 127.0.0.1 (a local unbound, systemd-resolved, the
 	 * test server) are normal; libunbound refuses them by default. */
-	if (ub_ctx_set_option(ub, "do-not-query-localhost:", "no") != 0) {
-		*error_r = xstrdup("dns: cannot set do-not-query-localhost");
+	if (ub_ctx_set_option(ub, "do-not-query-localhost:", "no") != 0 ||
+	    pass_special_zones(ub) < 0) {
+		*error_r = xstrdup("dns: cannot set the resolver's options");
 		return -1;
 	}
 	if (cfg->resolver == NULL || strcmp(cfg->resolver, "system") == 0) {
@@ -173,6 +204,13 @@ static int configure(struct ub_ctx *ub, const struct dns_config *cfg, char **err
 	}
 	/* A read-only anchor file: the dns-root-data package keeps it
 	 * current, so RFC 5011 updates (ub_ctx_add_ta_autr) are not needed. */
+	/* libunbound reads the file at the first lookup and then fails every
+	 * lookup; check now that it can be read, to fail at startup instead. */
+	if (cfg->trust_anchor_file != NULL && access(cfg->trust_anchor_file, R_OK) < 0) {
+		*error_r = xasprintf("dns trust anchor %s: %s", cfg->trust_anchor_file,
+				     strerror(errno));
+		return -1;
+	}
 	if (cfg->trust_anchor_file != NULL &&
 	    (err = ub_ctx_add_ta_file(ub, cfg->trust_anchor_file)) != 0) {
 		*error_r = xasprintf("dns trust anchor %s: %s", cfg->trust_anchor_file,
