@@ -50,6 +50,7 @@ struct smtp_client {
 	/* the transaction */
 	const struct smtp_client_msg *msg;	/* borrowed */
 	struct smtp_client_reply *results;	/* owned: one per recipient */
+	size_t n_results;
 	size_t next_reply;		/* 0: MAIL, 1..n: RCPT, n+1: DATA */
 	size_t next_send;		/* same numbering, without PIPELINING */
 	size_t n_accepted;
@@ -112,10 +113,11 @@ static void results_free(struct smtp_client *c)
 
 	if (c->results == NULL)
 		return;
-	for (i = 0; c->msg != NULL && i < c->msg->n_rcpts; i++)
+	for (i = 0; i < c->n_results; i++)
 		free(c->results[i].text);
 	free(c->results);
 	c->results = NULL;
+	c->n_results = 0;
 }
 
 static void deferred_free(evutil_socket_t fd, short what, void *arg)
@@ -529,7 +531,8 @@ void smtp_client_send(struct smtp_client *c, const struct smtp_client_msg *msg)
 
 	results_free(c);
 	c->msg = msg;
-	c->results = xcalloc(msg->n_rcpts, sizeof(*c->results));
+	c->results = xcalloc(msg->n_rcpts ? msg->n_rcpts : 1, sizeof(*c->results));
+	c->n_results = msg->n_rcpts;
 	for (i = 0; i < msg->n_rcpts; i++)
 		reply_set(&c->results[i], 0, "4.4.2", "no reply", "RCPT TO");
 	c->n_accepted = 0;
