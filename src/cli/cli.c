@@ -51,6 +51,15 @@ static const struct {
 	  "                             remote addresses); SOURCE @DOMAIN is a catch-all\n"
 	  "  alias list [DOMAIN]        list aliases\n"
 	  "  alias remove SOURCE [TARGET]  remove one target, or the whole alias\n" },
+	{ "queue",
+	  "  queue list                 list queued outbound mail: queue id, age, attempts,\n"
+	  "                             next attempt, sender, each recipient and its last error\n"
+	  "  queue show ID              every detail of one queued message\n"
+	  "  queue flush                ask ternd to retry every deferred message now\n"
+	  "  queue retry ID             ask ternd to retry one message now\n"
+	  "  queue hold ID              keep a message queued without delivering it\n"
+	  "  queue release ID           let a held message be delivered again\n"
+	  "  queue delete ID            remove a message from the queue, without a bounce\n" },
 	{ "status", "  status                     show the running daemon's state (key=value lines)\n" },
 	{ "reload", "  reload                     make the daemon re-read its config and certificates\n" },
 	{ "dns",
@@ -219,7 +228,7 @@ char *cli_read_password(bool from_stdin)
 }
 
 /* Sends one command to the daemon's control socket and prints the answer. */
-static int cli_control(struct cli *cli, const char *command)
+int cli_control(struct cli *cli, const char *command)
 {
 	struct config *cfg = cli_config(cli);
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -282,6 +291,8 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 		return cli_alias(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "dns"))
 		return cli_dns(cli, argc - 1, argv + 1);
+	if (!strcmp(cmd, "queue"))
+		return cli_queue(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") && argc == 1)
 		return cli_control(cli, "status");
 	if (!strcmp(cmd, "reload") && argc == 1)

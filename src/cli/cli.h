@@ -30,6 +30,10 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_domain(struct cli *cli, int argc, char **argv);
 int cli_user(struct cli *cli, int argc, char **argv);
 int cli_alias(struct cli *cli, int argc, char **argv);
+int cli_queue(struct cli *cli, int argc, char **argv);
+/* Sends one command line to the daemon's control socket and prints the
+ * answer; returns 0, or 1 if it could not or the daemon said error=. */
+int cli_control(struct cli *cli, const char *command);
 /* `tern dns`: one lookup through src/dns/ (cli_dns.c). */
 int cli_dns(struct cli *cli, int argc, char **argv);
 
