@@ -97,12 +97,12 @@ int store_queue_due(struct store *s, int64_t now, size_t limit, struct store_que
 
 	*rows_r = NULL;
 	*n_r = 0;
-	/* whole messages: every due row of the first `limit` messages due */
+	/* In next_attempt order through the queue_next index, so a long
+	 * queue costs only the rows asked for; rows of one message share
+	 * next_attempt and so come together. */
 	if (sqlite3_prepare_v2(s->db, "SELECT " ROW_COLUMNS "WHERE q.held = 0 AND "
-			       "q.next_attempt <= ?1 AND q.queue_id IN (SELECT queue_id FROM queue "
-			       "WHERE held = 0 AND next_attempt <= ?1 GROUP BY queue_id "
-			       "ORDER BY min(next_attempt) LIMIT ?2) ORDER BY q.queue_id, q.id",
-			       -1, &st, NULL) != SQLITE_OK)
+			       "q.next_attempt <= ?1 ORDER BY q.next_attempt, q.queue_id, q.id "
+			       "LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
 		return store_fail_db(s, "prepare");
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, (int64_t)limit);

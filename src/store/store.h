@@ -201,8 +201,8 @@ struct store_queue_row {
 };
 
 void store_queue_rows_free(struct store_queue_row **rows, size_t n);
-/* Rows due (next_attempt <= now, not held), grouped by queue_id in the
- * order the oldest attempt is due, at most limit of them. */
+/* Rows due (next_attempt <= now, not held), those due longest first, at
+ * most limit of them. */
 int store_queue_due(struct store *s, int64_t now, size_t limit, struct store_queue_row **rows_r,
 		    size_t *n_r);
 /* Every row (queue_id NULL) or one message's rows, for `tern queue`. */
