@@ -449,7 +449,7 @@ static void job_free(struct queue_job *job)
 	free(job);
 }
 
-static void job_end(struct queue_job *job)
+static void job_unlink(struct queue_job *job)
 {
 	struct queue *q = job->q;
 
@@ -460,6 +460,13 @@ static void job_end(struct queue_job *job)
 	if (job->next)
 		job->next->prev = job->prev;
 	q->n_jobs--;
+}
+
+static void job_end(struct queue_job *job)
+{
+	struct queue *q = job->q;
+
+	job_unlink(job);
 	job_free(job);
 	queue_schedule(q, 0);	/* a connection slot is free */
 }
@@ -824,13 +831,7 @@ static void job_next_host(struct queue_job *job)
 		/* Busy: leave the rows as they are; the run after a connection
 		 * to this host ends picks them again. */
 		log_debug("queue=%s host=%s busy", job->log_id, host);
-		q->n_jobs--;
-		if (job->prev)
-			job->prev->next = job->next;
-		else
-			q->jobs = job->next;
-		if (job->next)
-			job->next->prev = job->prev;
+		job_unlink(job);
 		job_free(job);
 		return;
 	}

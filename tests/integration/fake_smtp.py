@@ -26,6 +26,7 @@ class FakeSmtp:
         self.discarded = 0
         self.connections = 0
         self.commands = []
+        self.auth = []                  # AUTH arguments received
         self.stalled = threading.Event()  # set while a final reply is held back
         self._loop = None
         self._server = None
@@ -88,6 +89,9 @@ class FakeSmtp:
                 writer.write("".join("250%s%s\r\n" % ("-" if i < len(lines) - 1 else " ", l)
                                      for i, l in enumerate(lines)).encode())
                 await writer.drain()
+            elif verb == "AUTH":
+                self.auth.append(cmd[5:])
+                await self._reply(writer, 235, "2.7.0 authenticated")
             elif verb in ("HELO", "NOOP"):
                 await self._reply(writer, 250, "ok")
             elif verb == "RSET":

@@ -136,3 +136,27 @@ def fake_domain(pair, fake):
             if str(rr.rdata) == fake.host:
                 return name[len("mx."):].rstrip(".")
     raise AssertionError("no domain for " + fake.host)
+
+
+def test_mx_with_too_small_size_is_skipped_for_the_next(pair):
+    domain = "size-%s.test" % token()
+    small = pair.fake(ehlo=("PIPELINING", "SIZE 100"))
+    big = pair.fake()
+    pair.dns.add_zone("%s. 60 IN MX 10 small.%s.\n%s. 60 IN MX 20 big.%s.\n"
+                      "small.%s. 60 IN A %s\nbig.%s. 60 IN A %s\n" %
+                      (domain, domain, domain, domain, domain, small.host, domain, big.host))
+    pair.send(pair.alias("s@" + domain), body="x" * 500 + "\r\n")
+    assert wait_for(lambda: big.recipients() == ["s@" + domain])
+    assert small.messages == [] and not any(c.startswith("MAIL") for c in small.commands)
+
+
+def test_dot_stuffing_and_8bitmime_reach_the_mx_intact(pair):
+    fake = pair.fake("dots-%s.test" % token())
+    rcpt = "d@" + fake_domain(pair, fake)
+    body = ".leading dot\r\n..two dots\r\nend\r\n"
+    tok = pair.send(pair.alias(rcpt), body=body)
+    assert wait_for(lambda: fake.messages)
+    data = fake.messages[0][2]
+    assert tok.encode() in data
+    assert data.endswith(body.encode())
+    assert any(c.startswith("MAIL FROM:<alice@a.test> SIZE=") for c in fake.commands)
