@@ -57,7 +57,7 @@ struct smtp_client {
 	bool mail_failed;
 	int body_fd;
 	uint64_t body_pos;
-	bool at_line_start, last_crlf;
+	bool at_line_start, last_crlf, last_cr;	/* dot-stuffing state */
 };
 
 void smtp_client_default_timeouts(struct smtp_client_timeouts *t)
@@ -417,10 +417,11 @@ static void write_stuffed(struct smtp_client *c, const char *p, size_t len)
 		c->at_line_start = p[i] == '\n';
 	}
 	conn_write(c->conn, p + start, len - start);
-	if (len >= 2)
-		c->last_crlf = p[len - 2] == '\r' && p[len - 1] == '\n';
-	else if (len == 1)
-		c->last_crlf = c->last_crlf && false;
+	if (len == 0)
+		return;
+	/* a CRLF may straddle two blocks */
+	c->last_crlf = p[len - 1] == '\n' && (len >= 2 ? p[len - 2] == '\r' : c->last_cr);
+	c->last_cr = p[len - 1] == '\r';
 }
 
 static void body_end(struct smtp_client *c)
@@ -459,6 +460,7 @@ static void body_start(struct smtp_client *c)
 	c->state = CS_BODY;
 	c->at_line_start = true;
 	c->last_crlf = false;
+	c->last_cr = false;
 	set_timeout(c, c->cfg.timeouts.data_block);
 	if (msg->path == NULL) {
 		write_stuffed(c, msg->data, msg->data_len);

@@ -118,6 +118,10 @@ class Tern:
             # the tests place messages on both sides of a 64 KiB boundary
             # (inline in tern.db / blob file), whatever the default is
             "store": {"inline_max": "64k"},
+            # no DNS unless a test brings its own server (queue_helpers.py):
+            # remote mail then stays queued, deferred, and nothing leaves
+            # the machine
+            "dns": {"resolver": "127.0.0.1@9"},
         }
         for key, value in self.extra.items():
             section, name = key.split(".", 1)

@@ -160,3 +160,15 @@ def test_dot_stuffing_and_8bitmime_reach_the_mx_intact(pair):
     assert tok.encode() in data
     assert data.endswith(body.encode())
     assert any(c.startswith("MAIL FROM:<alice@a.test> SIZE=") for c in fake.commands)
+
+
+def test_large_message_from_a_blob_file_is_streamed_intact(pair):
+    fake = pair.fake("big-%s.test" % token())
+    rcpt = "big@" + fake_domain(pair, fake)
+    lines = "".join(("." if i % 7 == 0 else "") + "line %06d %s\r\n" % (i, "x" * 60)
+                    for i in range(6000))       # ~430 KB: a blob file, not inline
+    tok = pair.send(pair.alias(rcpt), body=lines)
+    assert wait_for(lambda: fake.messages, timeout=30)
+    data = fake.messages[0][2]
+    assert tok.encode() in data
+    assert data.endswith(lines.encode())
