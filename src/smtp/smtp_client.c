@@ -298,10 +298,31 @@ static void start_tls(struct smtp_client *c)
 		fail(c, 0, "4.7.0", "cannot start TLS", "STARTTLS");
 }
 
+/* RFC 4954 4: LOGIN sends user and password after 334 prompts; 235 ends. */
+static void on_auth_reply(struct smtp_client *c, int code)
+{
+	bool user = c->state == CS_AUTH_USER;
+	const char *secret = user ? c->cfg.auth_user : c->cfg.auth_pass;
+	char *enc;
+
+	if (c->state == CS_AUTH) {
+		if (code != 235)
+			return fail_reply(c, "AUTH");
+		become_ready(c);
+		return;
+	}
+	if (code != 334)
+		return fail_reply(c, "AUTH");
+	enc = base64(secret, strlen(secret));
+	c->state = user ? CS_AUTH_PASS : CS_AUTH;
+	send_line(c, "%s", enc);
+	OPENSSL_cleanse(enc, strlen(enc));
+	free(enc);
+}
+
 static void on_session_reply(struct smtp_client *c)
 {
 	int code = c->parser.reply.code;
-	char *enc;
 
 	switch (c->state) {
 	case CS_GREETING:
@@ -338,26 +359,9 @@ static void on_session_reply(struct smtp_client *c)
 		start_tls(c);
 		return;
 	case CS_AUTH_USER:
-		if (code != 334)
-			return fail_reply(c, "AUTH");
-		enc = base64(c->cfg.auth_user, strlen(c->cfg.auth_user));
-		c->state = CS_AUTH_PASS;
-		send_line(c, "%s", enc);
-		free(enc);
-		return;
 	case CS_AUTH_PASS:
-		if (code != 334)
-			return fail_reply(c, "AUTH");
-		enc = base64(c->cfg.auth_pass, strlen(c->cfg.auth_pass));
-		c->state = CS_AUTH;
-		send_line(c, "%s", enc);
-		OPENSSL_cleanse(enc, strlen(enc));
-		free(enc);
-		return;
 	case CS_AUTH:
-		if (code != 235)
-			return fail_reply(c, "AUTH");
-		become_ready(c);
+		on_auth_reply(c, code);
 		return;
 	default:
 		return;

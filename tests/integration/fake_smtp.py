@@ -89,6 +89,13 @@ class FakeSmtp:
                 writer.write("".join("250%s%s\r\n" % ("-" if i < len(lines) - 1 else " ", l)
                                      for i, l in enumerate(lines)).encode())
                 await writer.drain()
+            elif verb == "AUTH" and cmd[5:].upper() == "LOGIN":
+                answers = []
+                for prompt in ("VXNlcm5hbWU6", "UGFzc3dvcmQ6"):
+                    await self._reply(writer, 334, prompt)
+                    answers.append((await reader.readline()).decode().strip())
+                self.auth.append("LOGIN " + " ".join(answers))
+                await self._reply(writer, 235, "2.7.0 authenticated")
             elif verb == "AUTH":
                 self.auth.append(cmd[5:])
                 await self._reply(writer, 235, "2.7.0 authenticated")
