@@ -85,6 +85,15 @@ static const struct {
 	  "  security blocked           list the IPs and users the brute-force limits block\n"
 	  "  security unblock IP|ADDRESS\n"
 	  "                             lift a block and forget its failures\n" },
+	{ "queue",
+	  "  queue list                 list queued outbound mail: queue id, age, attempts,\n"
+	  "                             next attempt, sender, each recipient and its last error\n"
+	  "  queue show ID              every detail of one queued message\n"
+	  "  queue flush                ask ternd to retry every deferred message now\n"
+	  "  queue retry ID             ask ternd to retry one message now\n"
+	  "  queue hold ID              keep a message queued without delivering it\n"
+	  "  queue release ID           let a held message be delivered again\n"
+	  "  queue delete ID            remove a message from the queue, without a bounce\n" },
 	{ "status", "  status                     show the running daemon's state (key=value lines)\n" },
 	{ "reload", "  reload                     make the daemon re-read its config and certificates\n" },
 	{ "dns",
@@ -322,6 +331,8 @@ static int cli_dispatch(struct cli *cli, int argc, char **argv)
 		return cli_dns(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "security") && argc > 1)
 		return cli_security(cli, argc - 1, argv + 1);
+	if (!strcmp(cmd, "queue"))
+		return cli_queue(cli, argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") && argc == 1)
 		return cli_control(cli, "status");
 	if (!strcmp(cmd, "reload") && argc == 1)

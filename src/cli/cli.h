@@ -39,6 +39,10 @@ int cli_user_security(struct cli *cli, int argc, char **argv);
 int cli_security(struct cli *cli, int argc, char **argv);
 /* Normalized copy of a valid address, or NULL after an error message. */
 char *cli_checked_address(const char *s);
+int cli_queue(struct cli *cli, int argc, char **argv);
+/* Sends one command line to the daemon's control socket and prints the
+ * answer; returns 0, or 1 if it could not or the daemon said error=. */
+int cli_control(struct cli *cli, const char *command);
 /* `tern dns`: one lookup through src/dns/ (cli_dns.c). */
 int cli_dns(struct cli *cli, int argc, char **argv);
 /* sendmail(8): argv[0] is the command name. config_path NULL means the

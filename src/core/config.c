@@ -82,6 +82,8 @@ static const struct key_def key_defs[] = {
 	{ "delivery", "helo_name", KEY_STRING, OFF(delivery_helo_name), 0, 0, 0 },
 	{ "delivery", "tls", KEY_CHOICE, OFF(delivery_tls), 0, 0, CHOICES_DELIVERY_TLS },
 	{ "delivery", "connect_timeout", KEY_DURATION, OFF(delivery_connect_timeout), 1, 3600, 0 },
+	{ "delivery", "port", KEY_COUNT, OFF(delivery_port), 1, 65535, 0 },
+	{ "delivery", "ca_file", KEY_STRING, OFF(delivery_ca_file), 0, 0, 0 },
 	{ "relay", "host", KEY_STRING, OFF(relay_host), 0, 0, 0 },
 	{ "relay", "username", KEY_STRING, OFF(relay_username), 0, 0, 0 },
 	{ "relay", "password_file", KEY_STRING, OFF(relay_password_file), 0, 0, 0 },
@@ -443,6 +445,7 @@ static void config_set_defaults(struct config *cfg)
 	cfg->queue_max_per_host = QUEUE_PER_HOST_MAX_DEFAULT;
 	cfg->delivery_tls = xstrdup("opportunistic");
 	cfg->delivery_connect_timeout = SMTP_CONNECT_TIMEOUT_DEFAULT;
+	cfg->delivery_port = 25;
 	cfg->relay_tls = xstrdup("starttls");
 	cfg->dns_resolver = xstrdup("system");
 	cfg->dns_timeout = DNS_TIMEOUT_DEFAULT;

@@ -92,6 +92,8 @@ struct config {
 	char *delivery_helo_name;	/* owned; default: hostname */
 	char *delivery_tls;		/* owned: "opportunistic", "verify", "none" */
 	uint64_t delivery_connect_timeout;
+	uint64_t delivery_port;		/* remote MX port: 25; other values for tests */
+	char *delivery_ca_file;		/* owned, or NULL: the system CA store */
 	/* [relay]: optional smarthost */
 	char *relay_host;		/* owned: "host" or "host:port", or NULL */
 	char *relay_username;		/* owned, or NULL */

@@ -1,9 +1,10 @@
 /*
  * The control socket: a Unix socket (mode 0700, owned by the service
  * user) where `tern` sends one command line and reads the answer until the
- * daemon closes. Commands: "status", "reload", "security blocked" (the
- * IPs and accounts the brute-force limits block, one per line) and
- * "security unblock IP|ADDRESS".
+ * daemon closes. Commands: "status", "reload", "flush" (every deferred
+ * row of the outbound queue due now), "retry ID" (one message), "security
+ * blocked" (the IPs and accounts the brute-force limits block, one per
+ * line) and "security unblock IP|ADDRESS".
  */
 #include "daemon/daemon.h"
 #include "daemon/server.h"
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "core/workers.h"
+#include "smtp/queue.h"
 #include "store/committer.h"
 #include "store/store.h"
 
@@ -62,6 +64,7 @@ static void control_status(struct server *srv, struct evbuffer *out)
 			    "blobs=%lld\nqueued=%lld\n", (long long)st.domains, (long long)st.accounts,
 			    (long long)st.aliases, (long long)st.messages, (long long)st.blobs,
 			    (long long)st.queued);
+	evbuffer_add_printf(out, "queue_deliveries=%u\n", queue_active(srv->queue));
 }
 
 static void print_blocked(void *ctx, const char *key, bool is_ip, unsigned failures,
@@ -132,6 +135,14 @@ static void control_read_cb(struct bufferevent *bev, void *arg)
 		}
 	} else if (strncmp(line, "security ", 9) == 0) {
 		control_security(c->srv, line + 9, out);
+	} else if (strcmp(line, "flush") == 0 && c->srv->queue != NULL) {
+		queue_flush(c->srv->queue, NULL);
+		evbuffer_add_printf(out, "ok\n");
+	} else if (strncmp(line, "retry ", 6) == 0 && c->srv->queue != NULL &&
+		   line[6] != '\0' && strspn(line + 6, "abcdefghijklmnopqrstuvwxyz0123456789") ==
+		   strlen(line + 6)) {
+		queue_flush(c->srv->queue, line + 6);
+		evbuffer_add_printf(out, "ok\n");
 	} else {
 		evbuffer_add_printf(out, "error=unknown command\n");
 	}

@@ -23,6 +23,7 @@
 #include "imap/imap.h"
 #include "imap/imap_cache.h"
 #include "pop3/pop3.h"
+#include "smtp/queue.h"
 #include "smtp/smtp.h"
 #include "store/committer.h"
 #include "store/store.h"
@@ -301,7 +302,8 @@ void daemon_shutdown(struct server *srv)
 		return;
 	srv->shutting_down = true;
 	d->shutdown_started_ms = time_mono_ms();
-	log_info("shutdown sessions=%u", srv->n_total);
+	log_info("shutdown sessions=%u deliveries=%u", srv->n_total, queue_active(srv->queue));
+	queue_stop(srv->queue);
 	for (i = 0; i < d->n_listeners; i++)
 		listener_free(&d->listeners[i]);
 	if (d->web != NULL)
@@ -427,6 +429,12 @@ static int daemon_serve(struct daemon *d)
 		free(error);
 		return -1;
 	}
+	srv->queue = queue_start(srv, &error);
+	if (srv->queue == NULL) {
+		log_error("%s", error);
+		free(error);
+		return -1;
+	}
 	setup_signals(d);
 	log_info("ready hostname=%s data_dir=%s version=%s", srv->cfg->hostname, srv->data_dir,
 		 TERN_VERSION);
@@ -456,6 +464,7 @@ static void daemon_cleanup(struct daemon *d)
 	loop_inbox_free(&srv->inbox);
 	auth_free(&srv->auth);
 	web_server_free(&d->web);	/* every auth answer is in: no request waits */
+	queue_free(&srv->queue);	/* after the commits it may await */
 	for (ss = srv->sessions; ss != NULL; ss = next) {
 		next = ss->next;
 		ss->free(ss);

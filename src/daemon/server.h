@@ -22,6 +22,7 @@ struct counter_map;
 struct conn;
 struct imap_cache;
 struct auth;
+struct queue;
 
 /* Embedded in every protocol session; links it into the server's list. */
 struct server_session {
@@ -61,6 +62,7 @@ struct server {
 	struct counter_map *per_ip;	/* owned: live connections per IP */
 	struct counter_map *pop3_locks;	/* owned: account ids in a POP3 session */
 	struct imap_cache *imap_cache;	/* owned: see imap/imap_cache.h */
+	struct queue *queue;		/* owned: the outbound queue runner */
 	unsigned n_sessions[SERVICE_COUNT];
 	unsigned n_total;
 	struct server_session *sessions;	/* list head */

@@ -380,3 +380,24 @@ void conn_close_after_write(struct conn *conn)
 		bufferevent_trigger(conn->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	}
 }
+
+int conn_starttls_client(struct conn *conn, SSL *ssl)
+{
+	struct conn_private *p = priv(conn);
+
+	/* RFC 3207 4.2 / 5: nothing the server sent before the handshake
+	 * counts afterwards. */
+	bufferevent_setcb(conn->bev, NULL, NULL, NULL, NULL);
+	bufferevent_free(conn->bev);
+	conn->bev = bufferevent_openssl_socket_new(conn->base, conn->fd, ssl,
+						   BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (conn->bev == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	p->bev_owns_fd = true;
+	bufferevent_openssl_set_allow_dirty_shutdown(conn->bev, 1);
+	conn->tls_pending = true;
+	setup_bev(conn);
+	return 0;
+}

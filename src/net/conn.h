@@ -27,6 +27,7 @@ struct bufferevent;
 struct evbuffer;
 struct event_base;
 struct tls_ctx;
+typedef struct ssl_st SSL;
 
 enum conn_event {
 	CONN_EVENT_CLOSED,	/* peer closed its side */
@@ -94,6 +95,11 @@ void conn_starttls(struct conn *conn, const char *reply);
 int conn_start_deflate(struct conn *conn);
 /* For net/ only: puts bev (a filter over the current one) in its place. */
 void conn_replace_bev(struct conn *conn, struct bufferevent *bev);
+/* Client side: throws away any input buffered in plaintext and starts a
+ * TLS handshake as the client on ssl (taken over, freed with the conn).
+ * CONN_EVENT_TLS_READY or CONN_EVENT_ERROR follows. Returns -1 (ssl
+ * freed) if the TLS bufferevent cannot be made. */
+int conn_starttls_client(struct conn *conn, SSL *ssl);
 /* Stops reading, writes out what is queued, then reports CONN_EVENT_DONE. */
 void conn_close_after_write(struct conn *conn);
 

@@ -133,3 +133,49 @@ void tls_describe(SSL *ssl, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 }
+
+SSL_CTX *tls_client_ctx_new(const char *ca_file, char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char err[256];
+	int ok;
+
+	if (ctx == NULL) {
+		*error_r = xstrdup("cannot create the client TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	ok = ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+			     : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
+		ERR_clear_error();
+		*error_r = xasprintf("cannot load CA certificates %s: %s",
+				     ca_file ? ca_file : "(system)", err);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL *tls_client_ssl_new(SSL_CTX *ctx, const char *servername, bool verify)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	/* SNI carries host names only, never address literals (RFC 6066 3) */
+	if (strspn(servername, "0123456789.:[]") != strlen(servername))
+		SSL_set_tlsext_host_name(ssl, servername);
+	if (verify) {
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+		if (SSL_set1_host(ssl, servername) != 1) {
+			SSL_free(ssl);
+			return NULL;
+		}
+	} else {
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	}
+	return ssl;
+}

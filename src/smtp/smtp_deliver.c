@@ -12,6 +12,7 @@
 #include "core/workers.h"
 #include "mail/mail_index.h"
 #include "net/conn.h"
+#include "smtp/queue.h"
 #include "store/committer.h"
 #include "store/store.h"
 
@@ -128,6 +129,8 @@ static struct delivery_job *job_new(struct smtp_session *s)
 	job->d.n_rcpts = s->n_local;
 	job->d.remote = (const char *const *)s->remote;
 	job->d.n_remote = s->n_remote;
+	job->d.smtputf8 = s->params.smtputf8;
+	job->d.eightbit = s->params.body == SMTP_BODY_8BITMIME;
 	return job;
 }
 
@@ -149,6 +152,8 @@ static void delivery_finish(struct delivery_job *job, int result)
 		for (i = 0; i < job->d.n_rcpts; i++)
 			server_mailbox_changed(job->srv, job->rcpts[i].account_id,
 					       job->rcpts[i].mailbox_id_r);
+		if (job->d.n_remote > 0)
+			queue_kick(job->srv->queue);	/* new mail goes out at once */
 	}
 	if (!server_session_job_done(&s->ss)) {
 		job_free(job);

@@ -172,6 +172,8 @@ static int deliver_remote(struct store *s, struct store_delivery *d, int64_t blo
 	sqlite3_bind_text(st, 3, d->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, rcpt, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, d->received);
+	sqlite3_bind_int(st, 6, d->smtputf8);
+	sqlite3_bind_int(st, 7, d->eightbit);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "queue insert");
 	return 0;

@@ -145,6 +145,10 @@ static const char *const migrations[] = {
 	"  ip TEXT NOT NULL,"
 	"  success INTEGER NOT NULL);"
 	"CREATE INDEX logins_account ON logins(account_id, id);",
+
+	/* 3 -> 4: the outbound queue needs to know, before DATA, whether the
+	 * message has 8-bit content (RFC 6152 BODY=8BITMIME on MAIL FROM). */
+	"ALTER TABLE queue ADD COLUMN eightbit INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

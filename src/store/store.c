@@ -47,7 +47,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"received, modseq, queue_id, flags, keywords) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[STMT_QUEUE_INSERT] = "INSERT INTO queue (queue_id, blob_id, sender, recipient, created, "
-		"next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+		"next_attempt, smtputf8, eightbit) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
 	[STMT_INBOX_LIST] = "SELECT m.id, m.uid, m.size, mb.uidvalidity FROM mailboxes mb "
 		"JOIN messages m ON m.mailbox_id = mb.id "
 		"WHERE mb.account_id = ?1 AND mb.name = 'INBOX' ORDER BY m.uid",

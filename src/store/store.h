@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_HASH_LEN 32
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_EXPAND_MAX 1000	/* targets one address may expand to */
 #define STORE_ALIAS_DEPTH 8	/* alias -> alias nesting */
 
@@ -162,6 +162,8 @@ struct store_delivery {
 	size_t n_rcpts;
 	const char *const *remote;	/* borrowed: queued for relay */
 	size_t n_remote;
+	bool smtputf8;		/* remote rows need SMTPUTF8 (RFC 6531) */
+	bool eightbit;		/* BODY=8BITMIME was declared (RFC 6152) */
 };
 
 /* Inserts the blob (or adds references to an identical one) and a message
@@ -410,6 +412,50 @@ typedef void store_login_fn(void *ctx, int64_t when, const char *protocol, const
 /* The newest limit entries, newest first. */
 int store_login_history(struct store *s, int64_t account_id, unsigned limit, store_login_fn *fn,
 			void *ctx);
+/* ---- outbound queue ---------------------------------------------------
+ * One row per remote recipient, written by store_deliver(); each holds a
+ * reference on its blob. A row is finished with store_queue_remove()
+ * (delivered, bounced or dropped), which drops that reference. */
+struct store_queue_row {
+	int64_t id;
+	char *queue_id;		/* owned */
+	char *sender;		/* owned; "" for the null sender */
+	char *recipient;	/* owned */
+	char *last_error;	/* owned, or NULL */
+	int64_t blob_id;
+	uint64_t size;		/* of the blob */
+	int64_t created, next_attempt, last_attempt;
+	int64_t attempts;
+	bool held, warned, smtputf8, eightbit;
+};
+
+void store_queue_rows_free(struct store_queue_row **rows, size_t n);
+/* Rows due (next_attempt <= now, not held), those due longest first, at
+ * most limit of them. */
+int store_queue_due(struct store *s, int64_t now, size_t limit, struct store_queue_row **rows_r,
+		    size_t *n_r);
+/* Every row (queue_id NULL) or one message's rows, for `tern queue`. */
+int store_queue_list(struct store *s, const char *queue_id, struct store_queue_row **rows_r,
+		     size_t *n_r);
+/* Sets *when_r to the earliest next_attempt of a row not held. Returns 1,
+ * 0 when no such row exists, or -1. */
+int store_queue_next_due(struct store *s, int64_t *when_r);
+/* The blob's inline data or file path (prefix is left NULL). */
+int store_queue_blob(struct store *s, int64_t blob_id, struct store_message_body *body_r);
+/* Deletes a row and drops its blob reference (a row already gone is not
+ * an error); blob files left without references are appended to
+ * *unlink_r, to be removed after the commit. Inside a transaction. */
+int store_queue_remove(struct store *s, int64_t id, char ***unlink_r, size_t *n_unlink_r);
+/* Records a failed attempt: attempts + 1, the error, the next attempt. */
+int store_queue_defer(struct store *s, int64_t id, int64_t now, int64_t next_attempt,
+		      const char *error);
+int store_queue_set_warned(struct store *s, int64_t id);
+/* Admin calls on one message's rows (queue_id NULL: every row). Each
+ * returns the number of rows changed, or -1. retry makes rows due at now;
+ * delete runs in a transaction of its own and unlinks orphaned blobs. */
+int store_queue_set_held(struct store *s, const char *queue_id, bool held);
+int store_queue_retry(struct store *s, const char *queue_id, int64_t now);
+int store_queue_delete(struct store *s, const char *queue_id);
 
 /* ---- status ------------------------------------------------------------ */
 struct store_stats {
