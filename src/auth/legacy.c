@@ -69,7 +69,15 @@ static bool crypt_chars_ok(const char *s, size_t len, bool argon2)
 
 static bool b64_run(const char *s, size_t n)
 {
-	return strspn(s, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") >= n;
+	static const char alphabet[] =
+		"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\0' || strchr(alphabet, s[i]) == NULL)
+			return false;
+	}
+	return true;
 }
 
 /* "$6$[rounds=N$]salt$hash" with the lengths crypt(3) produces. */
@@ -118,13 +126,14 @@ static int parse_crypt(const struct legacy_scheme *sc, const char *h, size_t len
 		*error_r = "the hash does not match its {SCHEME} (e.g. {SHA512-CRYPT} needs $6$)";
 		return -1;
 	}
-	if (!(h[1] == '6' ? sha_crypt_shape(h, len, 86) : h[1] == '5' ? sha_crypt_shape(h, len, 43) :
-	      bcrypt_shape(h, len))) {
+	/* the shape checks use string functions: give them a terminated copy */
+	memcpy(copy, h, len);
+	copy[len] = '\0';
+	if (!(copy[1] == '6' ? sha_crypt_shape(copy, len, 86) :
+	      copy[1] == '5' ? sha_crypt_shape(copy, len, 43) : bcrypt_shape(copy, len))) {
 		*error_r = "the hash is malformed, or its rounds/cost are beyond what Tern accepts";
 		return -1;
 	}
-	memcpy(copy, h, len);
-	copy[len] = '\0';
 	/* LEGACY: enabled but not for new hashes, which is what we want */
 	if (crypt_checksalt(copy) != CRYPT_SALT_OK && crypt_checksalt(copy) != CRYPT_SALT_METHOD_LEGACY) {
 		*error_r = "the hash's salt or parameters are not valid for its scheme";

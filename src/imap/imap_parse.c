@@ -347,7 +347,7 @@ void imap_cursor_init(struct imap_cursor *cur, const struct imap_command *cmd)
 {
 	memset(cur, 0, sizeof(*cur));
 	cur->pos = cmd->args;
-	cur->end = cmd->args + cmd->arg_count;
+	cur->end = cmd->args != NULL ? cmd->args + cmd->arg_count : NULL;
 }
 
 void imap_cursor_init_children(struct imap_cursor *cur, const struct imap_arg *list)
