@@ -7,6 +7,9 @@ two-factor off. A screenshot of each page goes to the artifact directory
 ($TERN_ARTIFACTS or tests/integration/artifacts/web/), printed by the test."""
 import imaplib
 import os
+
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
 import shutil
 import time
 
@@ -73,7 +76,11 @@ class Portal:
         el.send_keys(value)
 
     def click(self, button_id):
+        # every button posts a form: wait until the next page replaced this
+        # one, so the test never reads the old page (stale elements, path)
+        old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.ID, button_id).click()
+        WebDriverWait(self.d, 30).until(staleness_of(old))
 
     def text(self):
         return self.d.find_element(By.TAG_NAME, "body").text
