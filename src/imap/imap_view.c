@@ -299,19 +299,27 @@ static size_t apply_changes(struct imap_session *s, bool *flags_changed_r)
 	return added;
 }
 
-void imap_view_reload_keywords(struct imap_session *s)
+/* Takes the mailbox's keyword list when it differs from the view's. */
+static void apply_keywords(struct imap_session *s, const struct store_mailbox *mb)
 {
 	struct imap_view *v = s->view;
+
+	if (mb->id != v->mb.id || strcmp(mb->keywords, v->mb.keywords) == 0)
+		return;
+	view_load_keywords(v, mb->keywords);
+	free(v->mb.keywords);
+	v->mb.keywords = xstrdup(mb->keywords);
+	imap_view_send_flags(s);
+}
+
+void imap_view_reload_keywords(struct imap_session *s)
+{
 	struct store_mailbox mb;
 
-	if (v == NULL || store_mailbox_get(s->srv->store, s->account_id, v->mb.name, &mb) != 1)
+	if (s->view == NULL ||
+	    store_mailbox_get(s->srv->store, s->account_id, s->view->mb.name, &mb) != 1)
 		return;
-	if (mb.id == v->mb.id && strcmp(mb.keywords, v->mb.keywords) != 0) {
-		view_load_keywords(v, mb.keywords);
-		free(v->mb.keywords);
-		v->mb.keywords = xstrdup(mb.keywords);
-		imap_view_send_flags(s);
-	}
+	apply_keywords(s, &mb);
 	store_mailbox_deinit(&mb);
 }
 
@@ -332,7 +340,7 @@ void imap_view_sync(struct imap_session *s, bool allow_expunge)
 	}
 	if (allow_expunge)
 		apply_expunges(s, mb.highestmodseq);
-	imap_view_reload_keywords(s);
+	apply_keywords(s, &mb);	/* from the row already read, not a second query */
 	added = apply_changes(s, &flags_changed);
 	v->modseq = mb.highestmodseq;
 	v->mb.uidnext = mb.uidnext;
