@@ -27,7 +27,7 @@
  * Last line:
  *   imap-load: label=L clients=C seconds=T ops=N ops_per_s=X errors=E
  *              p50_ms=.. p99_ms=.. select=.. fetch=.. body=.. store=..
- *              append=.. expunge=..
+ *              append=.. expunge=.. select_avg_ms=.. (mean latency per op)
  * Exit status 0 if no command failed, 1 otherwise, 2 if setup failed.
  */
 #ifndef _GNU_SOURCE
@@ -457,7 +457,7 @@ int main(int argc, char **argv)
 {
 	const char *host, *userfmt, *pass, *label = "server";
 	int port, nclients = 20, opt, ep, i;
-	double seconds = 30, warmup = 3, t0, t_count, t_end, *lat;
+	double seconds = 30, warmup = 3, t0, t_count, t_end, *lat, lat_sum[OP_N] = { 0 };
 	long preload = 300, counts[OP_N] = { 0 }, total = 0, nlat = 0;
 	unsigned seed = 1;
 	struct client *cl;
@@ -546,6 +546,7 @@ int main(int argc, char **argv)
 			t = now();
 			if (t >= t_count && t < t_end) {
 				counts[c->op]++;
+				lat_sum[c->op] += t - c->t_start;
 				total++;
 				if (nlat < LAT_MAX)
 					lat[nlat++] = t - c->t_start;
@@ -574,6 +575,8 @@ int main(int argc, char **argv)
 	       nlat ? 1000 * lat[(long)(nlat * 0.99)] : 0.0);
 	for (i = 0; i < OP_N; i++)
 		printf(" %s=%ld", op_names[i], counts[i]);
+	for (i = 0; i < OP_N; i++)
+		printf(" %s_avg_ms=%.2f", op_names[i], counts[i] ? 1000 * lat_sum[i] / counts[i] : 0.0);
 	printf("\n");
 	return g_errors ? 1 : 0;
 }

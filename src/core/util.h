@@ -26,6 +26,8 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 
 /* Milliseconds from a monotonic clock. */
 uint64_t time_mono_ms(void);
+/* Microseconds from the same clock. */
+uint64_t time_mono_us(void);
 /* Seconds since the epoch. */
 int64_t time_now(void);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,7 +130,14 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		      int peer_len, void *arg)
 {
 	struct listener *lst = arg;
+	int one = 1;
 
+	/* Replies are already gathered into one write per loop turn; Nagle
+	 * would hold a tagged reply that follows an earlier small write (an
+	 * untagged response before a commit) until the client's delayed ACK,
+	 * up to 40 ms per command. */
+	if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	lst->fn(lst->ctx, lst->service, fd, peer, (socklen_t)peer_len);
 }
 

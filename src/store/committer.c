@@ -23,6 +23,15 @@ struct commit_job {
 	struct commit_job *next;
 };
 
+/*
+ * WAL checkpoints copy committed pages back into tern.db and fsync it. Run
+ * inside COMMIT (SQLite's default) they held every job of the batch behind
+ * random writes all over a large file; a second thread with its own
+ * connection runs them instead, PASSIVE, while commits keep appending.
+ */
+#define CHECKPOINT_FRAMES 1000		/* WAL size that wakes the checkpointer */
+#define CHECKPOINT_INLINE_FRAMES 50000	/* it fell that far behind: help inline */
+
 struct committer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -32,6 +41,11 @@ struct committer {
 	struct store *store;		/* owned; used only on the thread */
 	struct loop_inbox *inbox;	/* borrowed */
 	uint64_t commits, jobs;
+	/* the checkpointer, under the same lock */
+	pthread_t ckpt_thread;
+	pthread_cond_t ckpt_cond;
+	struct store *ckpt_store;	/* owned; used only on ckpt_thread */
+	bool ckpt_wanted;
 };
 
 static void job_done(void *arg)
@@ -83,6 +97,8 @@ static void run_batch(struct committer *c, struct commit_job *batch)
 {
 	struct commit_job *job, *next;
 	bool lazy = true;
+	unsigned n = 0;
+	uint64_t t0 = time_mono_us();
 	int ret;
 
 	/* WAL with synchronous=NORMAL: the commit survives a crash of the
@@ -103,8 +119,11 @@ static void run_batch(struct committer *c, struct commit_job *batch)
 	pthread_mutex_lock(&c->lock);
 	c->commits++;
 	for (job = batch; job != NULL; job = job->next)
-		c->jobs++;
+		n++;
+	c->jobs += n;
 	pthread_mutex_unlock(&c->lock);
+	log_debug("store commit jobs=%u lazy=%d us=%llu", n, lazy,
+		  (unsigned long long)(time_mono_us() - t0));
 	for (job = batch; job != NULL; job = next) {
 		next = job->next;
 		if (ret < 0 && job->result == 0) {
@@ -125,6 +144,40 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
+/* sqlite3_wal_hook(): runs on the committer thread after each commit. */
+static int wal_committed(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct committer *c = arg;
+
+	if (frames >= CHECKPOINT_INLINE_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	else if (frames >= CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&c->lock);
+		c->ckpt_wanted = true;
+		pthread_cond_signal(&c->ckpt_cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct committer *c = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (!c->ckpt_wanted && !c->stopping)
+			pthread_cond_wait(&c->ckpt_cond, &c->lock);
+		c->ckpt_wanted = false;
+		pthread_mutex_unlock(&c->lock);
+		if (c->stopping)
+			return NULL;
+		if (sqlite3_wal_checkpoint_v2(c->ckpt_store->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					      NULL, NULL) != SQLITE_OK)
+			log_warn("store checkpoint: %s", sqlite3_errmsg(c->ckpt_store->db));
+	}
+}
+
 struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, char **error_r)
 {
 	struct committer *c = xcalloc(1, sizeof(*c));
@@ -134,11 +187,20 @@ struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, 
 		free(c);
 		return NULL;
 	}
+	c->ckpt_store = store_open(data_dir, 0, error_r);
+	if (c->ckpt_store == NULL) {
+		store_close(&c->store);
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
+	pthread_cond_init(&c->ckpt_cond, NULL);
 	c->inbox = inbox;
-	if (pthread_create(&c->thread, NULL, committer_main, c) != 0)
-		fatal("cannot start the committer thread: %m");
+	sqlite3_wal_hook(c->store->db, wal_committed, c);	/* replaces autocheckpoint */
+	if (pthread_create(&c->thread, NULL, committer_main, c) != 0 ||
+	    pthread_create(&c->ckpt_thread, NULL, checkpointer_main, c) != 0)
+		fatal("cannot start the committer threads: %m");
 	return c;
 }
 
@@ -189,9 +251,13 @@ void committer_free(struct committer **cp)
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->cond);
+	pthread_cond_broadcast(&c->ckpt_cond);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
+	pthread_join(c->ckpt_thread, NULL);
+	store_close(&c->ckpt_store);
 	store_close(&c->store);
+	pthread_cond_destroy(&c->ckpt_cond);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -50,7 +50,7 @@ static sqlite3_stmt *prepare(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((st = store_prepare(s, sql)) == NULL) {
 		store_fail_db(s, "prepare");
 		return NULL;
 	}
@@ -72,7 +72,7 @@ int store_mailbox_list(struct store *s, int64_t account_id, store_mailbox_fn *fn
 		fn(ctx, &mb);
 		store_mailbox_deinit(&mb);
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "mailbox list");
 }
 
@@ -103,7 +103,7 @@ int store_mailbox_get(struct store *s, int64_t account_id, const char *name,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		mailbox_from_row(st, mb_r);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	free(canon);
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -127,7 +127,7 @@ static int insert_mailbox(struct store *s, int64_t account_id, const char *name,
 	if (special_use != NULL)
 		sqlite3_bind_text(st, 3, special_use, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE)
 		return store_fail_db(s, "mailbox insert");
 	if (sqlite3_changes(s->db) == 0)
@@ -181,7 +181,7 @@ int store_mailbox_delete(struct store *s, int64_t account_id, const char *name,
 			if (store_blob_unref(s, sqlite3_column_int64(st, 0), unlink_r, n_unlink_r) < 0)
 				break;
 		}
-		sqlite3_finalize(st);
+		store_finish(s, st);
 	}
 	if (rc != SQLITE_DONE) {
 		store_mailbox_deinit(&mb);
@@ -209,7 +209,7 @@ static int rename_inbox(struct store *s, int64_t account_id, int64_t inbox_id, c
 	sqlite3_bind_int64(st, 1, inbox_id);
 	sqlite3_bind_int64(st, 2, new_id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE)
 		return store_fail_db(s, "rename INBOX");
 	/* the moved messages keep their UIDs; INBOX moves its uidnext past them
@@ -222,7 +222,7 @@ static int rename_inbox(struct store *s, int64_t account_id, int64_t inbox_id, c
 	sqlite3_bind_int64(st, 1, inbox_id);
 	sqlite3_bind_int64(st, 2, new_id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_DONE)
 		return store_fail_db(s, "rename INBOX");
 	return store_exec_id(s, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
@@ -244,7 +244,7 @@ static int rename_tree(struct store *s, int64_t account_id, const char *from, co
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)strlen(from) + 1);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc == SQLITE_CONSTRAINT)
 		return store_fail(s, "mailbox %s already exists", to);
 	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "mailbox rename");
@@ -329,7 +329,7 @@ int store_mailbox_counts(struct store *s, const struct store_mailbox *mb,
 		c->deleted = (uint32_t)sqlite3_column_int64(st, 3);
 		c->recent = (uint32_t)sqlite3_column_int64(st, 4);
 	}
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	return rc == SQLITE_ROW ? 0 : store_fail_db(s, "mailbox counts");
 }
 
@@ -344,7 +344,7 @@ int store_mailbox_claim_recent(struct store *s, int64_t mailbox_id, uint32_t *ol
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*old_r = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_ROW)
 		return store_fail_db(s, "claim recent");
 	return store_exec_id(s, "UPDATE mailboxes SET recent_uid = uidnext - 1 WHERE id = ?1",
@@ -387,7 +387,7 @@ int store_mailbox_keywords(struct store *s, int64_t mailbox_id, const char *cons
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		buf_append_str(&list, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_finish(s, st);
 	if (rc != SQLITE_ROW) {
 		buf_deinit(&list);
 		return store_fail(s, "mailbox %lld does not exist", (long long)mailbox_id);
@@ -414,7 +414,7 @@ int store_mailbox_keywords(struct store *s, int64_t mailbox_id, const char *cons
 		sqlite3_bind_int64(st, 1, mailbox_id);
 		sqlite3_bind_text(st, 2, buf_cstr(&list), -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
+		store_finish(s, st);
 	}
 	buf_deinit(&list);
 	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "keywords update");

@@ -34,15 +34,8 @@ int store_blob_meta_set(struct store *s, int64_t blob_id, const struct store_blo
 	bind_text_or_null(st, 11, m->thread_refs);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "blob metadata");
-	st = store_stmt(s, STMT_BLOB_TEXT_INSERT);
-	sqlite3_bind_int64(st, 1, blob_id);
-	sqlite3_bind_text(st, 2, m->text_headers ? m->text_headers : "",
-			  (int)m->text_headers_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->text_body ? m->text_body : "", (int)m->text_body_len,
-			  SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail_db(s, "blob text index");
-	return 0;
+	return store_fts_index(s, blob_id, m->text_headers, m->text_headers_len, m->text_body,
+			       m->text_body_len);
 }
 
 /* Inserts the blob or adds refs to an identical one; returns its id. */
@@ -292,11 +285,7 @@ int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t 
 	sqlite3_bind_int64(st, 1, blob_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "blob delete");
-	st = store_stmt(s, STMT_BLOB_TEXT_DELETE);
-	sqlite3_bind_int64(st, 1, blob_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail_db(s, "blob text delete");
-	return 0;
+	return store_fts_remove(s, blob_id);
 }
 
 int store_messages_delete(struct store *s, int64_t account_id, const int64_t *ids, size_t n,

@@ -149,6 +149,12 @@ static const char *const migrations[] = {
 	/* 3 -> 4: the outbound queue needs to know, before DATA, whether the
 	 * message has 8-bit content (RFC 6152 BODY=8BITMIME on MAIL FROM). */
 	"ALTER TABLE queue ADD COLUMN eightbit INTEGER NOT NULL DEFAULT 0;",
+
+	/* 4 -> 5: with foreign keys on, deleting a blob looks for the rows
+	 * that still reference it; without these indexes every expunge
+	 * scanned the whole messages table (and the queue). */
+	"CREATE INDEX messages_blob ON messages(blob_id);"
+	"CREATE INDEX queue_blob ON queue(blob_id);",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

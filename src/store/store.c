@@ -7,6 +7,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,170 @@ sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id)
 	return st;
 }
 
+static unsigned sql_hash(const char *sql)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
+/* The cache slot holding sql, or the free slot where it would go, or -1. */
+static int cache_slot(struct store *s, const char *sql)
+{
+	unsigned h = sql_hash(sql);
+	int i, k;
+
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		k = (int)((h + (unsigned)i) % STORE_STMT_CACHE);
+		if (s->cache[k].sql == NULL || strcmp(s->cache[k].sql, sql) == 0)
+			return k;
+	}
+	return -1;
+}
+
+sqlite3_stmt *store_prepare(struct store *s, const char *sql)
+{
+	int k = cache_slot(s, sql);
+	sqlite3_stmt *st;
+
+	if (k >= 0 && s->cache[k].sql != NULL && !sqlite3_stmt_busy(s->cache[k].st)) {
+		sqlite3_reset(s->cache[k].st);
+		sqlite3_clear_bindings(s->cache[k].st);
+		return s->cache[k].st;
+	}
+	/* not cached, cache full, or in use further up the stack: a fresh one */
+	if (sqlite3_prepare_v3(s->db, sql, -1, k >= 0 && s->cache[k].sql == NULL ?
+			       SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+		store_fail_db(s, "prepare");
+		return NULL;
+	}
+	if (k >= 0 && s->cache[k].sql == NULL) {
+		s->cache[k].sql = xstrdup(sql);
+		s->cache[k].st = st;
+	}
+	return st;
+}
+
+void store_finish(struct store *s, sqlite3_stmt *st)
+{
+	int k;
+
+	if (st == NULL)
+		return;
+	k = cache_slot(s, sqlite3_sql(st));
+	if (k >= 0 && s->cache[k].st == st)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
+}
+
+/* One statement through the cache, no rows expected. */
+static int exec_cached(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		store_fail_db(s, sql);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- full-text index changes (see struct store) ------------------------- */
+
+static int fts_run(struct store *s, const struct store_fts_op *op)
+{
+	sqlite3_stmt *st;
+
+	if (op->headers == NULL) {
+		st = store_stmt(s, STMT_BLOB_TEXT_DELETE);
+		sqlite3_bind_int64(st, 1, op->blob_id);
+		return sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail_db(s, "blob text delete");
+	}
+	st = store_stmt(s, STMT_BLOB_TEXT_INSERT);
+	sqlite3_bind_int64(st, 1, op->blob_id);
+	sqlite3_bind_text(st, 2, op->headers, (int)op->headers_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, op->body, (int)op->body_len, SQLITE_STATIC);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail_db(s, "blob text index");
+}
+
+/* Drops the queued changes from index `from` on. */
+static void fts_truncate(struct store *s, size_t from)
+{
+	while (s->n_fts > from) {
+		s->n_fts--;
+		free(s->fts[s->n_fts].headers);
+		free(s->fts[s->n_fts].body);
+	}
+	if (s->fts_mark > s->n_fts)
+		s->fts_mark = s->n_fts;
+}
+
+static char *dup_len(const char *p, size_t len)
+{
+	char *d = xmalloc(len + 1);
+
+	memcpy(d, p, len);
+	d[len] = '\0';
+	return d;
+}
+
+static int fts_queue(struct store *s, const struct store_fts_op *op)
+{
+	struct store_fts_op *q;
+
+	if (sqlite3_get_autocommit(s->db))
+		return fts_run(s, op);
+	if (s->n_fts == s->cap_fts) {
+		s->cap_fts = s->cap_fts ? s->cap_fts * 2 : 16;
+		s->fts = xrealloc(s->fts, s->cap_fts * sizeof(*s->fts));
+	}
+	q = &s->fts[s->n_fts++];
+	*q = *op;
+	if (op->headers != NULL) {
+		q->headers = dup_len(op->headers, op->headers_len);
+		q->body = dup_len(op->body, op->body_len);
+	}
+	return 0;
+}
+
+int store_fts_index(struct store *s, int64_t blob_id, const char *headers, size_t headers_len,
+		    const char *body, size_t body_len)
+{
+	struct store_fts_op op = {
+		.blob_id = blob_id,
+		.headers = (char *)(headers ? headers : ""),
+		.headers_len = headers ? headers_len : 0,
+		.body = (char *)(body ? body : ""),
+		.body_len = body ? body_len : 0,
+	};
+
+	return fts_queue(s, &op);
+}
+
+int store_fts_remove(struct store *s, int64_t blob_id)
+{
+	struct store_fts_op op = { .blob_id = blob_id };
+
+	return fts_queue(s, &op);
+}
+
+static int fts_flush(struct store *s)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < s->n_fts && ret == 0; i++)
+		ret = fts_run(s, &s->fts[i]);
+	fts_truncate(s, 0);
+	return ret;
+}
+
 int store_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
@@ -116,27 +281,43 @@ int store_exec_id(struct store *s, const char *sql, int64_t id)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_fail_db(s, "prepare");
+	if ((st = store_prepare(s, sql)) == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "update");
+	if (rc != SQLITE_DONE)
+		store_fail_db(s, "update");
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int store_begin(struct store *s) { return store_exec(s, "BEGIN IMMEDIATE"); }
-int store_commit(struct store *s) { return store_exec(s, "COMMIT"); }
-int store_savepoint(struct store *s) { return store_exec(s, "SAVEPOINT job"); }
-int store_release(struct store *s) { return store_exec(s, "RELEASE job"); }
+int store_begin(struct store *s) { return exec_cached(s, "BEGIN IMMEDIATE"); }
+
+int store_commit(struct store *s)
+{
+	if (fts_flush(s) < 0)
+		return -1;
+	return exec_cached(s, "COMMIT");
+}
+
+int store_savepoint(struct store *s)
+{
+	s->fts_mark = s->n_fts;
+	return exec_cached(s, "SAVEPOINT job");
+}
+
+int store_release(struct store *s) { return exec_cached(s, "RELEASE job"); }
 
 void store_rollback(struct store *s)
 {
+	fts_truncate(s, 0);
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 void store_rollback_savepoint(struct store *s)
 {
+	fts_truncate(s, s->fts_mark);
 	sqlite3_exec(s->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
 }
 
@@ -170,12 +351,22 @@ static int store_configure(struct store *s)
 			  "PRAGMA cache_size = -4096");
 }
 
+/* SQLite's memory statistics take a process-wide mutex on every malloc,
+ * which the loop, the committer and the workers then fight over. */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *store_open(const char *data_dir, int flags, char **error_r)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	struct store *s;
 	char *path;
 	int oflags;
 
+	pthread_once(&once, sqlite_setup);
 	if ((flags & STORE_OPEN_CREATE) && make_layout(data_dir, error_r) < 0)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
@@ -211,6 +402,12 @@ void store_close(struct store **sp)
 		return;
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		sqlite3_finalize(s->cache[i].st);
+		free(s->cache[i].sql);
+	}
+	fts_truncate(s, 0);
+	free(s->fts);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->data_dir);

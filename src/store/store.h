@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_HASH_LEN 32
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_EXPAND_MAX 1000	/* targets one address may expand to */
 #define STORE_ALIAS_DEPTH 8	/* alias -> alias nesting */
 

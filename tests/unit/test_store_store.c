@@ -199,6 +199,35 @@ static void test_store_open_errors(void **state)
 	assert_int_equal(user_version(f->dir), 99);
 }
 
+/* With foreign keys on, deleting a parent row looks up its children by
+ * the referencing column: each such column must lead an index, or a
+ * delete scans the whole child table (an expunge scanned every message). */
+static void test_store_foreign_keys_indexed(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int checked = 0;
+
+	snprintf(path, sizeof(path), "%s/tern.db", f->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT m.name, fk.\"from\", (SELECT count(*) FROM pragma_index_list(m.name) il"
+		" WHERE (SELECT name FROM pragma_index_info(il.name) WHERE seqno = 0) = fk.\"from\")"
+		" FROM sqlite_schema m, pragma_foreign_key_list(m.name) fk WHERE m.type = 'table'",
+		-1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_int(st, 2) == 0)
+			fail_msg("%s.%s references another table but leads no index",
+				 sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+		checked++;
+	}
+	assert_true(checked >= 8);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 /* ---- domains, accounts, aliases ---------------------------------------- */
 
 struct list {
@@ -1129,6 +1158,7 @@ int main(void)
 		T(test_store_open_creates_layout),
 		T(test_store_reopen_keeps_data),
 		T(test_store_open_errors),
+		T(test_store_foreign_keys_indexed),
 		T(test_store_domains),
 		T(test_store_accounts),
 		T(test_store_aliases),
