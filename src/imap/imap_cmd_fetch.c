@@ -362,23 +362,25 @@ static void fetch_continue(struct imap_session *s)
 {
 	struct fetch_ctx *fc = s->cmd_ctx;
 	long idx;
+	int ret = 0;
 
-	while (fc->pos < fc->n) {
+	store_read_begin(s->srv->store);
+	while (fc->pos < fc->n && ret != -2) {
 		if (conn_output_len(s->conn) > CONN_OUTPUT_HIGH_WATER) {
+			store_read_end(s->srv->store);
 			s->wait = IMAP_WAIT_OUTPUT;
 			conn_pause(s->conn, true);
 			conn_set_drain_mark(s->conn, CONN_OUTPUT_HIGH_WATER / 2);
 			return;
 		}
 		idx = imap_view_find_uid(s->view, fc->uids[fc->pos++]);
-		if (idx < 0)
-			continue;	/* expunged by our own earlier command */
-		if (write_message(s, fc, (size_t)idx) == -2) {
-			imap_done(s, "NO", "[UNKNOWN-CTE] Cannot decode this part");
-			return;
-		}
+		if (idx >= 0)	/* else expunged by our own earlier command */
+			ret = write_message(s, fc, (size_t)idx);
 	}
-	if (fc->failed_some)
+	store_read_end(s->srv->store);
+	if (ret == -2)
+		imap_done(s, "NO", "[UNKNOWN-CTE] Cannot decode this part");
+	else if (fc->failed_some)
 		imap_done(s, "NO", "Some messages could not be read");
 	else
 		imap_done(s, "OK", "%sFETCH completed", s->uid ? "UID " : "");

@@ -323,14 +323,14 @@ void imap_view_reload_keywords(struct imap_session *s)
 	store_mailbox_deinit(&mb);
 }
 
-void imap_view_sync(struct imap_session *s, bool allow_expunge)
+static void view_sync(struct imap_session *s, bool allow_expunge)
 {
 	struct imap_view *v = s->view;
 	struct store_mailbox mb;
 	bool flags_changed = false;
 	size_t added;
 
-	if (v == NULL || store_mailbox_get(s->srv->store, s->account_id, v->mb.name, &mb) != 1)
+	if (store_mailbox_get(s->srv->store, s->account_id, v->mb.name, &mb) != 1)
 		return;
 	if (mb.id != v->mb.id || (mb.highestmodseq == v->modseq &&
 				  (!allow_expunge || v->expunge_modseq == v->modseq))) {
@@ -358,4 +358,13 @@ void imap_view_sync(struct imap_session *s, bool allow_expunge)
 	/* expunges held back for a FETCH/STORE/SEARCH are still to be sent */
 	v->changed = v->expunge_modseq < v->modseq;
 	store_mailbox_deinit(&mb);
+}
+
+void imap_view_sync(struct imap_session *s, bool allow_expunge)
+{
+	if (s->view == NULL)
+		return;
+	store_read_begin(s->srv->store);	/* the row and the changes: one snapshot */
+	view_sync(s, allow_expunge);
+	store_read_end(s->srv->store);
 }

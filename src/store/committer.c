@@ -163,6 +163,7 @@ static int wal_committed(void *arg, sqlite3 *db, const char *name, int frames)
 static void *checkpointer_main(void *arg)
 {
 	struct committer *c = arg;
+	int rc;
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
@@ -172,8 +173,10 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		if (c->stopping)
 			return NULL;
-		if (sqlite3_wal_checkpoint_v2(c->ckpt_store->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-					      NULL, NULL) != SQLITE_OK)
+		/* SQLITE_BUSY: another connection was checkpointing; next time */
+		rc = sqlite3_wal_checkpoint_v2(c->ckpt_store->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					       NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store checkpoint: %s", sqlite3_errmsg(c->ckpt_store->db));
 	}
 }
@@ -198,6 +201,10 @@ struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, 
 	pthread_cond_init(&c->ckpt_cond, NULL);
 	c->inbox = inbox;
 	sqlite3_wal_hook(c->store->db, wal_committed, c);	/* replaces autocheckpoint */
+	/* a burst (a migration, a big import) leaves a large WAL file behind:
+	 * cut it back when the log restarts */
+	if (store_exec(c->store, "PRAGMA journal_size_limit = 67108864") < 0)
+		log_warn("store: %s", store_error(c->store));
 	if (pthread_create(&c->thread, NULL, committer_main, c) != 0 ||
 	    pthread_create(&c->ckpt_thread, NULL, checkpointer_main, c) != 0)
 		fatal("cannot start the committer threads: %m");

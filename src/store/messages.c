@@ -285,6 +285,10 @@ int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t 
 	sqlite3_bind_int64(st, 1, blob_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "blob delete");
+	st = store_stmt(s, STMT_BLOB_META_DELETE);
+	sqlite3_bind_int64(st, 1, blob_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail_db(s, "blob metadata delete");
 	return store_fts_remove(s, blob_id);
 }
 

@@ -83,8 +83,8 @@ int store_msgs_expunged(struct store *s, int64_t mailbox_id, uint64_t since, uin
 
 	*uids_r = NULL;
 	*n_r = 0;
-	if ((st = store_prepare(s, "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND"
-			       " modseq > ?2 ORDER BY uid")) == NULL)
+	if ((st = store_prepare(s, "SELECT uid FROM expunged INDEXED BY expunged_modseq"
+			       " WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid")) == NULL)
 		return store_fail_db(s, "prepare");
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, (int64_t)since);
@@ -389,18 +389,36 @@ fail:
 	return -1;
 }
 
+/* No metadata row (the message came before indexing, or its parse
+ * failed): 0 with empty fields if the blob itself exists. */
+static int meta_missing(struct store *s, int64_t blob_id, int rc)
+{
+	sqlite3_stmt *st;
+
+	if (rc != SQLITE_DONE)
+		return store_fail_db(s, "blob metadata");
+	st = store_stmt(s, STMT_BLOB_EXISTS);
+	sqlite3_bind_int64(st, 1, blob_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? store_fail(s, "blob %lld is gone", (long long)blob_id)
+				 : store_fail_db(s, "blob metadata");
+}
+
 int store_blob_meta_get(struct store *s, int64_t blob_id, struct store_blob_meta_row *row)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOB_META_GET);
 	int rc;
 
 	memset(row, 0, sizeof(*row));
+	row->sent_date = -1;
 	sqlite3_bind_int64(st, 1, blob_id);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? store_fail(s, "blob %lld is gone", (long long)blob_id)
-					 : store_fail_db(s, "blob metadata");
+		return meta_missing(s, blob_id, rc);
 	}
 	row->envelope = store_column_dup(st, 0);
 	row->bodystructure = store_column_dup(st, 1);
@@ -431,10 +449,7 @@ int store_blob_imap_get(struct store *s, int64_t blob_id, struct store_blob_meta
 		row->body = store_column_dup(st, 2);
 	}
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? store_fail(s, "blob %lld is gone", (long long)blob_id)
-				 : store_fail_db(s, "blob metadata");
+	return rc == SQLITE_ROW ? 0 : meta_missing(s, blob_id, rc);
 }
 
 void store_blob_meta_row_free(struct store_blob_meta_row *row)

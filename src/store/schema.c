@@ -155,6 +155,31 @@ static const char *const migrations[] = {
 	 * scanned the whole messages table (and the queue). */
 	"CREATE INDEX messages_blob ON messages(blob_id);"
 	"CREATE INDEX queue_blob ON queue(blob_id);",
+
+	/* 5 -> 6: IMAP metadata moves out of blobs. Columns added after
+	 * `data` sat behind the message's overflow pages, so reading an
+	 * ENVELOPE walked the whole message, and setting it rewrote it. The
+	 * old columns stay, NULL (dropping them rewrites the table once per
+	 * column). expunged gets the index QRESYNC and session sync read by. */
+	"CREATE TABLE blob_meta ("
+	"  blob_id INTEGER PRIMARY KEY,"	/* blobs.id */
+	"  envelope TEXT NOT NULL,"
+	"  bodystructure TEXT,"
+	"  body TEXT,"
+	"  sent_date INTEGER,"
+	"  base_subject TEXT,"
+	"  sort_from TEXT,"
+	"  sort_to TEXT,"
+	"  sort_cc TEXT,"
+	"  message_id TEXT,"
+	"  thread_refs TEXT);"
+	"INSERT INTO blob_meta SELECT id, envelope, bodystructure, body, sent_date, base_subject,"
+	" sort_from, sort_to, sort_cc, message_id, thread_refs FROM blobs"
+	" WHERE envelope IS NOT NULL;"
+	"UPDATE blobs SET envelope = NULL, bodystructure = NULL, body = NULL, sent_date = NULL,"
+	" base_subject = NULL, sort_from = NULL, sort_to = NULL, sort_cc = NULL,"
+	" message_id = NULL, thread_refs = NULL WHERE envelope IS NOT NULL;"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -24,10 +24,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"ORDER BY id",
 	[STMT_BLOB_UPSERT] = "INSERT INTO blobs (hash, size, refs, data, file) VALUES (?1, ?2, ?3, ?4, ?5) "
 		"ON CONFLICT (hash) DO UPDATE SET refs = refs + excluded.refs "
-		"RETURNING id, file, envelope IS NULL",
-	[STMT_BLOB_META_SET] = "UPDATE blobs SET envelope = ?2, bodystructure = ?3, body = ?4, "
-		"sent_date = ?5, base_subject = ?6, sort_from = ?7, sort_to = ?8, sort_cc = ?9, "
-		"message_id = ?10, thread_refs = ?11 WHERE id = ?1",
+		"RETURNING id, file, NOT EXISTS (SELECT 1 FROM blob_meta WHERE blob_id = blobs.id)",
+	[STMT_BLOB_META_SET] = "INSERT OR REPLACE INTO blob_meta (blob_id, envelope, bodystructure, "
+		"body, sent_date, base_subject, sort_from, sort_to, sort_cc, message_id, thread_refs) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STMT_BLOB_META_DELETE] = "DELETE FROM blob_meta WHERE blob_id = ?1",
 	[STMT_BLOB_TEXT_INSERT] = "INSERT OR REPLACE INTO blob_text (rowid, headers, body) "
 		"VALUES (?1, ?2, ?3)",
 	[STMT_BLOB_TEXT_DELETE] = "DELETE FROM blob_text WHERE rowid = ?1",
@@ -37,8 +38,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MAILBOX_BUMP] = "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
 		"WHERE id = ?1 RETURNING highestmodseq",
 	[STMT_BLOB_META_GET] = "SELECT envelope, bodystructure, body, sent_date, base_subject, "
-		"sort_from, sort_to, sort_cc, message_id, thread_refs FROM blobs WHERE id = ?1",
-	[STMT_BLOB_IMAP_GET] = "SELECT envelope, bodystructure, body FROM blobs WHERE id = ?1",
+		"sort_from, sort_to, sort_cc, message_id, thread_refs FROM blob_meta WHERE blob_id = ?1",
+	[STMT_BLOB_IMAP_GET] = "SELECT envelope, bodystructure, body FROM blob_meta WHERE blob_id = ?1",
+	[STMT_BLOB_EXISTS] = "SELECT 1 FROM blobs WHERE id = ?1",
 	[STMT_EXPUNGED_INSERT] = "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) "
 		"VALUES (?1, ?2, ?3)",
 	[STMT_INBOX_NEXT_UID] = "UPDATE mailboxes SET uidnext = uidnext + 1, "
@@ -179,17 +181,22 @@ static int exec_cached(struct store *s, const char *sql)
 static int fts_run(struct store *s, const struct store_fts_op *op)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	if (op->headers == NULL) {
 		st = store_stmt(s, STMT_BLOB_TEXT_DELETE);
 		sqlite3_bind_int64(st, 1, op->blob_id);
-		return sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail_db(s, "blob text delete");
+	} else {
+		st = store_stmt(s, STMT_BLOB_TEXT_INSERT);
+		sqlite3_bind_int64(st, 1, op->blob_id);
+		sqlite3_bind_text(st, 2, op->headers, (int)op->headers_len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, op->body, (int)op->body_len, SQLITE_STATIC);
 	}
-	st = store_stmt(s, STMT_BLOB_TEXT_INSERT);
-	sqlite3_bind_int64(st, 1, op->blob_id);
-	sqlite3_bind_text(st, 2, op->headers, (int)op->headers_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, op->body, (int)op->body_len, SQLITE_STATIC);
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail_db(s, "blob text index");
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		store_fail_db(s, "blob text index");
+	sqlite3_reset(st);	/* FTS5 keeps cursors of its own open until then */
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Drops the queued changes from index `from` on. */
@@ -308,6 +315,23 @@ int store_savepoint(struct store *s)
 
 int store_release(struct store *s) { return exec_cached(s, "RELEASE job"); }
 
+void store_read_begin(struct store *s)
+{
+	if (s->read_depth++ > 0 || !sqlite3_get_autocommit(s->db))
+		return;
+	/* if BEGIN fails, each read simply runs on its own */
+	s->read_txn = exec_cached(s, "BEGIN") == 0;
+}
+
+void store_read_end(struct store *s)
+{
+	if (s->read_depth == 0 || --s->read_depth > 0 || !s->read_txn)
+		return;
+	s->read_txn = false;
+	if (exec_cached(s, "COMMIT") < 0)
+		store_rollback(s);
+}
+
 void store_rollback(struct store *s)
 {
 	fts_truncate(s, 0);
@@ -347,6 +371,9 @@ static int store_configure(struct store *s)
 	 * durability rule; many deliveries share one COMMIT (committer.c). */
 	if (!s->readonly && store_exec(s, "PRAGMA journal_mode = WAL") < 0)
 		return -1;
+	/* No mmap_size: a reader unmaps the whole map whenever another
+	 * connection has committed (pagerBeginReadTransaction), which under
+	 * the committer's steady commits cost more than the pread()s saved. */
 	return store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
 			  "PRAGMA cache_size = -4096");
 }

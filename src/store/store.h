@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_HASH_LEN 32
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_EXPAND_MAX 1000	/* targets one address may expand to */
 #define STORE_ALIAS_DEPTH 8	/* alias -> alias nesting */
 
@@ -45,6 +45,12 @@ const char *store_error(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* A read transaction around several reads on the loop's connection: they
+ * see one snapshot, and SQLite keeps its page cache between them (each
+ * statement on its own starts a read that drops the cache whenever the
+ * committer has committed since). Nests; never hold one across a wait. */
+void store_read_begin(struct store *s);
+void store_read_end(struct store *s);
 /* Savepoints let one failing job in a group commit leave the others. */
 int store_savepoint(struct store *s);
 int store_release(struct store *s);

@@ -23,6 +23,7 @@ enum store_stmt {
 	STMT_BLOB_UNREF,
 	STMT_BLOB_DELETE_UNUSED,
 	STMT_BLOB_META_SET,
+	STMT_BLOB_META_DELETE,
 	STMT_BLOB_TEXT_INSERT,
 	STMT_BLOB_TEXT_DELETE,
 	STMT_MAILBOX_NEXT_UID,
@@ -30,6 +31,7 @@ enum store_stmt {
 	STMT_EXPUNGED_INSERT,
 	STMT_BLOB_META_GET,
 	STMT_BLOB_IMAP_GET,
+	STMT_BLOB_EXISTS,
 	STMT_COUNT
 };
 
@@ -54,6 +56,8 @@ struct store {
 	 * to blob_text wait here and run once, just before COMMIT */
 	struct store_fts_op *fts;
 	size_t n_fts, cap_fts, fts_mark;
+	unsigned read_depth;	/* store_read_begin() nesting */
+	bool read_txn;		/* the outermost one opened a transaction */
 	char error[512];
 	bool readonly;
 };

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store/store.h"
 
@@ -359,6 +360,86 @@ static void test_meta_and_quota(void **state)
 	assert_int_equal(store_quota_set(f->s, "nobody@a.test", 1), -1);
 }
 
+static void sql_exec(const char *dir, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/tern.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static int64_t sql_count(const char *dir, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/tern.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Schema 5 kept the metadata in blobs; 6 moves it to blob_meta. */
+static void test_meta_migrates_out_of_blobs(void **state)
+{
+	struct fixture *f = *state;
+	struct store_blob_meta_row row;
+	struct store_msg *msgs;
+	char *error = NULL;
+	size_t n;
+
+	append(f, f->inbox, "old message", 0);
+	store_close(&f->s);
+	sql_exec(f->dir, "UPDATE blobs SET envelope = 'E5', body = 'B5', sent_date = 7;"
+		 "DROP TABLE blob_meta; DROP INDEX expunged_modseq; PRAGMA user_version = 5");
+	f->s = store_open(f->dir, 0, &error);
+	if (f->s == NULL)
+		fail_msg("store_open: %s", error);
+	must(f->s, store_msgs_load(f->s, f->inbox, &msgs, &n), "load");
+	must(f->s, store_blob_meta_get(f->s, msgs[0].blob_id, &row), "meta");
+	assert_string_equal(row.envelope, "E5");
+	assert_string_equal(row.body, "B5");
+	assert_int_equal(row.sent_date, 7);
+	store_blob_meta_row_free(&row);
+	free(msgs);
+}
+
+/* Expunging the last reference removes the metadata row with the blob. */
+static void test_expunge_drops_meta(void **state)
+{
+	struct fixture *f = *state;
+	struct store_blob_meta_row row;
+	struct store_msg *msgs;
+	uint32_t uid, *gone = NULL;
+	char **unlink = NULL;
+	size_t n, n_gone = 0, n_unlink = 0;
+	int64_t blob;
+
+	uid = append(f, f->inbox, "short lived", 0);
+	must(f->s, store_msgs_load(f->s, f->inbox, &msgs, &n), "load");
+	blob = msgs[0].blob_id;
+	free(msgs);
+	must(f->s, store_begin(f->s), "begin");
+	must(f->s, store_msgs_expunge(f->s, f->inbox, &uid, 1, &gone, &n_gone, &unlink, &n_unlink),
+	     "expunge");
+	must(f->s, store_commit(f->s), "commit");
+	assert_int_equal(n_gone, 1);
+	free(gone);
+	free(unlink);
+	assert_int_equal(store_blob_meta_get(f->s, blob, &row), -1);
+	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM blob_meta"), 0);
+}
+
 static void test_claim_recent(void **state)
 {
 	struct fixture *f = *state;
@@ -387,6 +468,8 @@ int main(void)
 		T(test_search_text_finds_substrings),
 		T(test_meta_and_quota),
 		T(test_claim_recent),
+		T(test_meta_migrates_out_of_blobs),
+		T(test_expunge_drops_meta),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
