@@ -21,6 +21,7 @@ struct cache_entry {
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
 	uint64_t modseq;	/* the list holds every change up to here */
+	uint32_t recent_claimed;	/* imap_cache_claim_recent() */
 	struct store_msg *msgs;	/* owned, sorted by UID */
 	size_t n, cap;
 	uint64_t last_used;
@@ -198,4 +199,16 @@ int imap_cache_load(struct imap_cache **cp, struct store *st, const struct store
 	e->last_used = ++c->clock;
 	c->total += n;
 	return 0;
+}
+
+long imap_cache_claim_recent(struct imap_cache *c, const struct store_mailbox *mb, uint32_t top)
+{
+	struct cache_entry *e = c != NULL ? entry_find(c, mb) : NULL;
+	uint32_t before;
+
+	if (e == NULL)
+		return -1;
+	before = e->recent_claimed > mb->recent_uid ? e->recent_claimed : mb->recent_uid;
+	e->recent_claimed = top > before ? top : before;
+	return before;
 }

@@ -15,6 +15,13 @@ struct imap_cache;
  * array sorted by UID. *cp is created on first use. */
 int imap_cache_load(struct imap_cache **cp, struct store *st, const struct store_mailbox *mb,
 		    struct store_msg **msgs_r, size_t *n_r);
+/* Claims the messages of mb up to UID top as \Recent for one session
+ * (RFC 3501 2.3.2) and returns the highest UID claimed before it, or -1
+ * when mb has no entry here (the caller then claims through the store).
+ * The claim is decided here, on the loop thread, at once; the caller
+ * records it in the store with a commit nobody needs to wait for, and
+ * the entry remembers it until then. */
+long imap_cache_claim_recent(struct imap_cache *c, const struct store_mailbox *mb, uint32_t top);
 void imap_cache_free(struct imap_cache **cp);
 
 #endif

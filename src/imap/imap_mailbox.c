@@ -12,9 +12,11 @@
 #include "imap/imap_session.h"
 #include "imap/imap_grammar.h"
 #include "imap/imap_utf7.h"
+#include "imap/imap_cache.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "net/conn.h"
+#include "store/committer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,24 +181,89 @@ static void send_qresync(struct imap_session *s, struct select_ctx *c)
 	}
 }
 
-static void select_done(struct imap_session *s, void *p, int result, const char *error)
+static void select_respond(struct imap_session *s, struct select_ctx *c)
 {
-	struct select_ctx *c = p;
-
-	if (s == NULL)
-		return;
-	if (result < 0 || imap_view_open(s, &c->mb, c->readonly) < 0) {
-		imap_enter_state(s, IMAP_STATE_AUTH);
-		imap_done(s, "NO", "[SERVERBUG] Cannot open the mailbox");
-		return;
-	}
-	s->view->recent_above = c->readonly ? c->mb.recent_uid : c->recent_above;
 	imap_enter_state(s, IMAP_STATE_SELECTED);
 	send_select_responses(s, c);
 	if (c->qresync)
 		send_qresync(s, c);
 	imap_done(s, "OK", "[%s] %s completed", c->readonly ? "READ-ONLY" : "READ-WRITE",
 		  c->readonly ? "EXAMINE" : "SELECT");
+}
+
+static void select_failed(struct imap_session *s)
+{
+	imap_enter_state(s, IMAP_STATE_AUTH);
+	imap_done(s, "NO", "[SERVERBUG] Cannot open the mailbox");
+}
+
+/* The claim went through the store (the mailbox is too big to cache). */
+static void select_claimed(struct imap_session *s, void *p, int result, const char *error)
+{
+	struct select_ctx *c = p;
+
+	if (s == NULL)
+		return;
+	if (result < 0) {
+		imap_view_close(s);
+		select_failed(s);
+		return;
+	}
+	s->view->recent_above = c->recent_above;
+	select_respond(s, c);
+}
+
+struct recent_record {
+	int64_t mailbox_id;
+	uint32_t top;
+};
+
+static int recent_record_txn(struct store *st, void *p)
+{
+	const struct recent_record *r = p;
+
+	return store_mailbox_record_recent(st, r->mailbox_id, r->top);
+}
+
+static void recent_record_done(void *p, int result, const char *error)
+{
+	if (result < 0)
+		log_warn("recent claim not recorded: %s", error);
+	free(p);
+}
+
+/* EXAMINE claims nothing. A SELECT of a cached mailbox claims on the loop
+ * thread and records the claim with a lazy commit it does not wait for (a
+ * crash before it lands only shows those messages as \Recent again). */
+static void select_open(struct imap_session *s, struct select_ctx *c)
+{
+	struct recent_record *r;
+	uint32_t top;
+	long before;
+
+	if (imap_view_open(s, &c->mb, c->readonly) < 0) {
+		select_failed(s);
+		return;
+	}
+	if (c->readonly) {
+		s->view->recent_above = c->mb.recent_uid;
+		select_respond(s, c);
+		return;
+	}
+	top = s->view->n > 0 ? s->view->msgs[s->view->n - 1].uid : 0;
+	before = imap_cache_claim_recent(s->srv->imap_cache, &c->mb, top);
+	if (before < 0) {
+		imap_submit_flags(s, select_txn, select_claimed, c);
+		return;
+	}
+	s->view->recent_above = (uint32_t)before;
+	if ((uint32_t)before < top) {
+		r = xmalloc(sizeof(*r));
+		r->mailbox_id = c->mb.id;
+		r->top = top;
+		committer_submit_lazy(s->srv->committer, recent_record_txn, recent_record_done, r);
+	}
+	select_respond(s, c);
 }
 
 /* (CONDSTORE) or (QRESYNC (uidvalidity modseq ...)) after the name. */
@@ -261,7 +328,7 @@ static void select_or_examine(struct imap_session *s, struct imap_cursor *cur, b
 	c->readonly = readonly;
 	s->cmd_ctx = c;
 	s->cmd_ctx_free = select_ctx_free;
-	imap_submit_flags(s, select_txn, select_done, c);
+	select_open(s, c);
 }
 
 void imap_cmd_select(struct imap_session *s, struct imap_cursor *cur)

@@ -351,6 +351,23 @@ int store_mailbox_claim_recent(struct store *s, int64_t mailbox_id, uint32_t *ol
 			     mailbox_id);
 }
 
+int store_mailbox_record_recent(struct store *s, int64_t mailbox_id, uint32_t top)
+{
+	sqlite3_stmt *st = prepare(s, "UPDATE mailboxes SET recent_uid = max(recent_uid, ?2)"
+				   " WHERE id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, top);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		store_fail_db(s, "record recent");
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Index of word in the space-separated list, or -1. Keywords compare
  * case-insensitively, as Dovecot does. */
 static int keyword_index(const char *list, const char *word)

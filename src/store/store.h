@@ -272,6 +272,8 @@ struct store_mailbox_counts {
 };
 int store_mailbox_counts(struct store *s, const struct store_mailbox *mb,
 			 struct store_mailbox_counts *c_r);
+/* Raises the mailbox's claimed \Recent mark to top (never lowers it). */
+int store_mailbox_record_recent(struct store *s, int64_t mailbox_id, uint32_t top);
 /* Marks the UIDs up to uidnext - 1 as seen by a session, returning the
  * previous recent_uid (the session treats UIDs above it as \Recent). */
 int store_mailbox_claim_recent(struct store *s, int64_t mailbox_id, uint32_t *old_r);
