@@ -93,18 +93,18 @@ static void run_job(struct store *s, struct commit_job *job)
 		job->error = xstrdup(store_error(s));
 }
 
-static void run_batch(struct committer *c, struct commit_job *batch)
+/* Runs one list of jobs as one transaction; lazy lists skip the fsync (WAL
+ * with synchronous=NORMAL: the commit survives a crash of the process but
+ * not a power cut). */
+static void run_batch(struct committer *c, struct commit_job *batch, bool lazy)
 {
 	struct commit_job *job, *next;
-	bool lazy = true;
 	unsigned n = 0;
 	uint64_t t0 = time_mono_us();
 	int ret;
 
-	/* WAL with synchronous=NORMAL: the commit survives a crash of the
-	 * process but not a power cut; only batches of lazy jobs use it */
-	for (job = batch; job != NULL; job = job->next)
-		lazy &= job->lazy;
+	if (batch == NULL)
+		return;
 	ret = store_exec(c->store, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
 	if (ret == 0)
 		ret = store_begin(c->store);
@@ -134,13 +134,37 @@ static void run_batch(struct committer *c, struct commit_job *batch)
 	}
 }
 
+/* Lazy jobs (flag changes) commit first, on their own and without an
+ * fsync, so they are not held behind the fsync of the durable ones taken
+ * with them. Reordering is safe: a session has one job in flight, and a
+ * job that depends on another session's change was submitted after that
+ * change was committed. */
+static void run_taken(struct committer *c, struct commit_job *taken)
+{
+	struct commit_job *lazy = NULL, *durable = NULL, **lt = &lazy, **dt = &durable, *next;
+
+	for (; taken != NULL; taken = next) {
+		next = taken->next;
+		taken->next = NULL;
+		if (taken->lazy) {
+			*lt = taken;
+			lt = &taken->next;
+		} else {
+			*dt = taken;
+			dt = &taken->next;
+		}
+	}
+	run_batch(c, lazy, true);
+	run_batch(c, durable, false);
+}
+
 static void *committer_main(void *arg)
 {
 	struct committer *c = arg;
 	struct commit_job *batch;
 
 	while ((batch = take_batch(c)) != NULL)
-		run_batch(c, batch);
+		run_taken(c, batch);
 	return NULL;
 }
 

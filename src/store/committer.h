@@ -23,9 +23,10 @@ typedef void committer_done_fn(void *ctx, int result, const char *error);
 struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, char **error_r);
 void committer_submit(struct committer *c, committer_fn *fn, committer_done_fn *done, void *ctx);
 /* The same for changes whose loss in a power cut is acceptable (IMAP flag
- * changes, as Dovecot treats them): a batch of only such jobs commits
- * without fsync (WAL, synchronous=NORMAL). A crash of ternd loses none of
- * them; the next durable commit makes them durable too. */
+ * changes, as Dovecot treats them): they commit in a transaction of their
+ * own without fsync (WAL, synchronous=NORMAL), ahead of the durable jobs
+ * queued with them. A crash of ternd loses none of them; the next durable
+ * commit makes them durable too. */
 void committer_submit_lazy(struct committer *c, committer_fn *fn, committer_done_fn *done,
 			   void *ctx);
 /* Commits so far and jobs so far, for status and benchmarks. */
