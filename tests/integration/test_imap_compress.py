@@ -236,6 +236,28 @@ def test_compressed_fetch_of_large_bodies_to_slow_reader(tern):
     assert d.lines_until("f1") == ["f1 OK FETCH completed"]
 
 
+def test_pipelined_fetch_and_large_append_under_compress(tern):
+    """mbsync's pattern: commands sent without waiting. FETCH stops
+    reading while its output waits, with a large compressed literal
+    behind it in the buffers; all of it must be answered."""
+    user, password = new_user(tern)
+    bodies = [message(subject="big%d" % i, body=big_body(0.7)) for i in range(2)]
+    for body in bodies:
+        deliver(tern, user, body)
+    d = compressed_session(tern, user=user, password=password)
+    d.send("s1 SELECT INBOX")
+    assert "* 2 EXISTS" in d.lines_until("s1")
+    big = repetitive_message(3)
+    d.send_raw(b"f1 FETCH 1:2 BODY.PEEK[]\r\na1 APPEND INBOX {%d+}\r\n" % len(big) + big +
+               b"\r\nn1 NOOP\r\n")
+    time.sleep(1)                            # let the server's buffers fill
+    lines = d.lines_until("f1")
+    assert lines[-1] == "f1 OK FETCH completed", lines[-1]
+    assert [l.split(" (", 1)[0] for l in lines[:-1]] == ["* 1 FETCH", "* 2 FETCH"]
+    assert d.lines_until("a1")[-1].startswith("a1 OK [APPENDUID ")
+    assert d.lines_until("n1")[-1] == "n1 OK NOOP completed"
+
+
 def test_idle_under_compress_reports_new_mail_and_ends_on_done(tern):
     user, password = new_user(tern)
     d = compressed_session(tern, user=user, password=password)
