@@ -99,10 +99,22 @@ class Deflated:
         return self.buf
 
 
+def logged_in(t, user, password, mode):
+    """An ImapRaw logged in over plain, imaps ("tls") or STARTTLS."""
+    if mode != "starttls":
+        return raw_login(t, user, password, mode=mode)
+    r = raw(t, "plain")
+    tagged, _ = r.cmd("STARTTLS")
+    assert tagged.startswith("OK"), tagged
+    r.sock = t.certs.client_context().wrap_socket(r.sock, server_hostname=t.host)
+    r.login(user, password)
+    return r
+
+
 def compressed_session(t, mode="tls", user=None, password=None):
     if user is None:
         user, password = new_user(t)
-    r = raw_login(t, user, password, mode=mode)
+    r = logged_in(t, user, password, mode)
     tagged, _ = r.cmd("COMPRESS DEFLATE")
     assert tagged == "OK DEFLATE active", tagged
     return Deflated(r)
@@ -113,8 +125,9 @@ def caps_of(line):
     return m.group(1).split() if m else []
 
 
-def test_compress_then_commands_work(tern):
-    d = compressed_session(tern)
+@pytest.mark.parametrize("mode", ["plain", "starttls", "tls"])
+def test_compress_then_commands_work(tern, mode):
+    d = compressed_session(tern, mode)
     d.send("n1 NOOP")
     assert d.lines_until("n1") == ["n1 OK NOOP completed"]
     d.send("l1 LIST \"\" INBOX")
@@ -167,13 +180,13 @@ def test_logout_under_compress_sends_bye_and_ok_then_closes(tern):
     d.read_to_eof()
 
 
-@pytest.mark.parametrize("mode", ["plain", "tls"])
+@pytest.mark.parametrize("mode", ["plain", "starttls", "tls"])
 def test_first_command_in_same_send_as_compress_is_inflated(tern, mode):
     """A client that does not wait for the OK (RFC 4978 3 says it must,
     some pipeline anyway): the bytes after the COMPRESS line are already
     compressed and must not be read as plain text."""
     user, password = new_user(tern)
-    r = raw_login(tern, user, password, mode=mode)
+    r = logged_in(tern, user, password, mode)
     comp = zlib.compressobj(wbits=-15)
     r.send(b"c1 COMPRESS DEFLATE\r\n" + comp.compress(b"n1 NOOP\r\nn2 LIST \"\" INBOX\r\n") +
            comp.flush(zlib.Z_SYNC_FLUSH))
