@@ -35,6 +35,10 @@ void imap_write_capabilities(struct imap_session *s, struct buf *b)
 		if (conn_can_tls(s->conn) && !s->conn->tls)
 			buf_append_str(b, " STARTTLS");
 		buf_append_str(b, plaintext_ok(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+	} else if (!s->conn->compressed) {
+		/* RFC 4978 5: COMPRESS is a command-auth; once on, it cannot
+		 * be asked for again */
+		buf_append_str(b, " COMPRESS=DEFLATE");
 	}
 }
 
@@ -286,11 +290,15 @@ void imap_cmd_compress(struct imap_session *s, struct imap_cursor *cur)
 		return;
 	}
 	if (s->conn->compressed) {
-		imap_done(s, "NO", "[COMPRESSIONACTIVE] DEFLATE is already active");
+		/* RFC 4978 3: NO is for compression by another layer */
+		imap_done(s, "BAD", "COMPRESS is already active");
 		return;
 	}
 	conn_printf(s->conn, "%s OK DEFLATE active\r\n", s->tag);
 	s->cmd = NULL;
-	if (conn_start_deflate(s->conn) < 0)
+	if (conn_start_deflate(s->conn) < 0) {
 		imap_close(s, "Cannot start compression", "compress_failed");
+		return;
+	}
+	log_info("session=%s compress=deflate", s->ss.id);
 }

@@ -350,7 +350,7 @@ void imap_ext_literals_clear(struct imap_session *s)
 /* Runs commands while input holds complete ones and nothing waits. */
 static void imap_process_input(struct imap_session *s)
 {
-	struct evbuffer *in = conn_input(s->conn);
+	struct evbuffer *in;
 	struct imap_command c;
 	const char *error, *line;
 	size_t avail, used, len;
@@ -361,6 +361,9 @@ static void imap_process_input(struct imap_session *s)
 	       s->wait == IMAP_WAIT_IDLE || s->wait == IMAP_WAIT_LITERAL) {
 		if (s->state == IMAP_STATE_LOGOUT || s->state == IMAP_STATE_TLS)
 			return;
+		/* again each time: after COMPRESS the input is the filter's,
+		 * and what the old buffer still holds is compressed */
+		in = conn_input(s->conn);
 		if (s->wait == IMAP_WAIT_LITERAL && !take_literal(s, in))
 			return;
 		avail = evbuffer_get_length(in);

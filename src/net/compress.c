@@ -1,11 +1,20 @@
 /*
  * COMPRESS=DEFLATE (RFC 4978): raw deflate (RFC 1951) in both directions
  * under the connection, as a libevent filter bufferevent over the plain or
- * TLS one, with zlib doing the compression. Output is flushed with
- * Z_SYNC_FLUSH whenever the session has written a reply, so nothing waits
- * in the compressor; input inflates no faster than the session's read
- * limit allows (dst_limit), so a small compressed burst cannot become an
- * unbounded amount of memory.
+ * TLS one, so that data is compressed before it is encrypted (RFC 4978 3),
+ * with zlib doing the work.
+ *
+ * Output: each write the session makes is deflated and ends with a
+ * Z_SYNC_FLUSH, so a reply never waits in the compressor for data the
+ * client will not send before it has read that reply.
+ * Input: inflates no more than the session's read limit allows (the
+ * filter's read high-watermark), so a small compressed burst cannot become
+ * an unbounded amount of memory; the rest waits in the lower buffer until
+ * conn.c runs the filter again. A stream that does not inflate ends the
+ * connection: there is no way to find the next command in it.
+ *
+ * Everything about when callbacks run (output sent, input left below the
+ * filter, timeouts) is in conn.c; this file only moves bytes through zlib.
  */
 #include "net/conn.h"
 #include "core/log.h"
@@ -21,8 +30,10 @@
 #define CHUNK 16384
 
 struct deflate_ctx {
-	z_stream in;	/* inflate */
-	z_stream out;	/* deflate */
+	z_stream in;		/* inflate: client to server */
+	z_stream out;		/* deflate: server to client */
+	struct conn *conn;	/* borrowed: owns the filter that owns us */
+	bool failed;		/* a stream broke; the connection is ending */
 };
 
 static void ctx_free(void *p)
@@ -34,40 +45,96 @@ static void ctx_free(void *p)
 	free(z);
 }
 
-/* Runs zlib over every chunk of src into dst, draining src. */
-static enum bufferevent_filter_result run_zlib(struct evbuffer *src, struct evbuffer *dst,
-					       z_stream *zs, bool inflating, int flush,
-					       ev_ssize_t limit)
+/* Logs once and reports an error on the filter, which the session sees as
+ * CONN_EVENT_ERROR (from the loop: the filter defers its callbacks). */
+static enum bufferevent_filter_result fail(struct deflate_ctx *z, const char *what,
+					   const z_stream *zs)
+{
+	if (!z->failed)
+		log_info("conn=%s:%u deflate_error=%s zlib=\"%s\"", z->conn->peer_ip,
+			 z->conn->peer_port, what, zs->msg != NULL ? zs->msg : "-");
+	z->failed = true;
+	bufferevent_trigger_event(z->conn->bev, BEV_EVENT_ERROR | BEV_EVENT_READING,
+				  BEV_TRIG_DEFER_CALLBACKS);
+	return BEV_ERROR;
+}
+
+/* Inflates src into dst until src is empty or at least `limit` bytes came
+ * out (limit < 0: no limit; the excess is under one CHUNK). Returns 0, or
+ * -1 if src is not deflate or goes on after the end of the stream.
+ * Once src is empty, zlib gives out all it holds whatever the limit: that
+ * is at most one match (258 octets) and the bits in hand, and nobody
+ * would call us again for it, as the filter runs only while src has
+ * bytes. */
+static int inflate_input(z_stream *zs, struct evbuffer *src, struct evbuffer *dst,
+			 ev_ssize_t limit)
 {
 	struct evbuffer_iovec out;
-	unsigned char *data;
-	size_t avail, produced = 0;
+	size_t in_len, used, produced = 0;
 	int rc;
 
 	for (;;) {
-		avail = evbuffer_get_length(src);
-		if (avail == 0 && (inflating || flush == Z_NO_FLUSH))
-			break;
-		if (limit > 0 && produced >= (size_t)limit)
-			return BEV_OK;
-		data = avail ? evbuffer_pullup(src, (ev_ssize_t)(avail < CHUNK ? avail : CHUNK)) : NULL;
-		zs->next_in = data;
-		zs->avail_in = (uInt)(avail < CHUNK ? avail : CHUNK);
+		in_len = evbuffer_get_length(src);
+		if (in_len > CHUNK)
+			in_len = CHUNK;
+		zs->next_in = in_len > 0 ? evbuffer_pullup(src, (ev_ssize_t)in_len) : NULL;
+		zs->avail_in = (uInt)in_len;
 		if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
-			return BEV_ERROR;
+			return -1;
 		zs->next_out = out.iov_base;
 		zs->avail_out = CHUNK;
-		rc = inflating ? inflate(zs, Z_SYNC_FLUSH) : deflate(zs, flush);
-		if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
-			return BEV_ERROR;
+		rc = inflate(zs, Z_SYNC_FLUSH);
 		out.iov_len = CHUNK - zs->avail_out;
 		evbuffer_commit_space(dst, &out, 1);
+		used = in_len - zs->avail_in;
+		evbuffer_drain(src, used);
 		produced += out.iov_len;
-		evbuffer_drain(src, (avail < CHUNK ? avail : CHUNK) - zs->avail_in);
-		if (zs->avail_out != 0 && evbuffer_get_length(src) == 0)
-			break;	/* all input taken and the output flushed */
+		if (rc == Z_STREAM_END && evbuffer_get_length(src) > 0)
+			return -1;	/* bytes after the final block */
+		if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
+			return -1;
+		if (used == 0 && out.iov_len == 0)	/* no progress */
+			return evbuffer_get_length(src) > 0 ? -1 : 0;
+		if (evbuffer_get_length(src) == 0) {
+			/* A full output chunk: zlib may hold decoded bytes it
+			 * had no room for, even with all input taken. */
+			if (zs->avail_out != 0)
+				return 0;
+		} else if (limit >= 0 && produced >= (size_t)limit) {
+			return 0;	/* the rest when the session has read */
+		}
 	}
-	return produced > 0 || inflating ? BEV_OK : BEV_NEED_MORE;
+}
+
+/* Deflates all of src into dst. The last piece goes with Z_SYNC_FLUSH,
+ * which ends on a byte boundary with everything so far decodable by the
+ * client; earlier pieces of a large write use Z_NO_FLUSH so they compress
+ * together. Returns 0 or -1. */
+static int deflate_output(z_stream *zs, struct evbuffer *src, struct evbuffer *dst)
+{
+	struct evbuffer_iovec out;
+	size_t in_len, left;
+	int flush, rc;
+
+	do {
+		left = evbuffer_get_length(src);
+		in_len = left > CHUNK ? CHUNK : left;
+		flush = in_len == left ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+		zs->next_in = in_len > 0 ? evbuffer_pullup(src, (ev_ssize_t)in_len) : NULL;
+		zs->avail_in = (uInt)in_len;
+		if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
+			return -1;
+		zs->next_out = out.iov_base;
+		zs->avail_out = CHUNK;
+		rc = deflate(zs, flush);
+		out.iov_len = CHUNK - zs->avail_out;
+		evbuffer_commit_space(dst, &out, 1);
+		evbuffer_drain(src, in_len - zs->avail_in);
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return -1;
+		/* zlib: a flush that filled the output must be called again */
+	} while (evbuffer_get_length(src) > 0 || zs->avail_out == 0);
+	return 0;
 }
 
 static enum bufferevent_filter_result input_filter(struct evbuffer *src, struct evbuffer *dst,
@@ -76,7 +143,12 @@ static enum bufferevent_filter_result input_filter(struct evbuffer *src, struct 
 {
 	struct deflate_ctx *z = p;
 
-	return run_zlib(src, dst, &z->in, true, Z_SYNC_FLUSH, limit);
+	(void)mode;
+	if (z->failed)
+		return BEV_ERROR;
+	if (inflate_input(&z->in, src, dst, limit) < 0)
+		return fail(z, "inflate", &z->in);
+	return BEV_OK;
 }
 
 static enum bufferevent_filter_result output_filter(struct evbuffer *src, struct evbuffer *dst,
@@ -85,17 +157,26 @@ static enum bufferevent_filter_result output_filter(struct evbuffer *src, struct
 {
 	struct deflate_ctx *z = p;
 
+	/* Every write was flushed, so zlib holds nothing for BEV_FLUSH or
+	 * BEV_FINISHED to push out; and the lower output has no high-water
+	 * mark, so there is no limit to honour. */
+	(void)limit;
+	(void)mode;
+	if (z->failed)
+		return BEV_ERROR;
 	if (evbuffer_get_length(src) == 0)
 		return BEV_NEED_MORE;
-	/* each write is a complete reply: flush it to the client now */
-	return run_zlib(src, dst, &z->out, false, Z_SYNC_FLUSH, -1);
+	if (deflate_output(&z->out, src, dst) < 0)
+		return fail(z, "deflate", &z->out);
+	return BEV_OK;
 }
 
 int conn_start_deflate(struct conn *conn)
 {
 	struct deflate_ctx *z = xcalloc(1, sizeof(*z));
-	struct bufferevent *under = conn->bev, *filter;
+	struct bufferevent *filter;
 
+	z->conn = conn;
 	/* RFC 4978 4: raw deflate, no zlib header */
 	if (inflateInit2(&z->in, -15) != Z_OK ||
 	    deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
@@ -103,16 +184,14 @@ int conn_start_deflate(struct conn *conn)
 		ctx_free(z);
 		return -1;
 	}
-	filter = bufferevent_filter_new(under, input_filter, output_filter, BEV_OPT_CLOSE_ON_FREE,
-					ctx_free, z);
+	/* deferred callbacks: the session hears from the filter from the loop,
+	 * as from a socket, never from inside its own conn_write() */
+	filter = bufferevent_filter_new(conn->bev, input_filter, output_filter,
+					BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, ctx_free, z);
 	if (filter == NULL) {
 		ctx_free(z);
 		return -1;
 	}
 	conn_replace_bev(conn, filter);
-	/* compressed bytes the client sent right after COMPRESS are already
-	 * in the lower buffer: run them through the filter now */
-	if (evbuffer_get_length(bufferevent_get_input(under)) > 0)
-		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	return 0;
 }

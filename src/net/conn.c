@@ -4,6 +4,13 @@
  * put an OpenSSL bufferevent (which then owns fd and SSL) on the same
  * socket: no filter layering, and whatever the plain bufferevent had
  * buffered is discarded with it, as RFC 3207 5 requires.
+ *
+ * COMPRESS (compress.c) is the one layering: conn->bev becomes a filter
+ * over the socket or TLS bufferevent. The filter hands output down at once
+ * and libevent does not tell it when the lower bufferevent has sent it, so
+ * this file watches the lower output buffer itself: output counts as sent
+ * when both layers are empty. Likewise, compressed input the filter left
+ * below while reading was off is run through it when reading resumes.
  */
 #include "net/conn.h"
 #include "net/tls.h"
@@ -33,11 +40,48 @@ struct conn_private {
 	bool paused;		/* by the session */
 	bool throttled;		/* by output backpressure */
 	size_t drain_mark;
+	/* under COMPRESS: bytes left the socket (owned by the lower output) */
+	struct evbuffer_cb_entry *lower_output_watch;
 };
 
 static struct conn_private *priv(struct conn *conn)
 {
 	return (struct conn_private *)conn;
+}
+
+/* The socket or TLS bufferevent under the COMPRESS filter, or NULL. */
+static struct bufferevent *lower_bev(const struct conn *conn)
+{
+	return conn->compressed && conn->bev != NULL ? bufferevent_get_underlying(conn->bev) : NULL;
+}
+
+/* Output written but not yet taken by the kernel, on both layers. */
+static size_t pending_output(const struct conn *conn)
+{
+	struct bufferevent *lower = lower_bev(conn);
+	size_t n;
+
+	if (conn->bev == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	if (lower != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(lower));
+	return n;
+}
+
+/* Compressed input left below the filter while reading was off (paused,
+ * throttled, or bytes that came with the COMPRESS command) is otherwise
+ * looked at only when the socket brings more, which may be never: run it
+ * through from the loop. (Input left because the filter's buffer was full
+ * libevent runs itself once the session reads: 2.1.6, "be_filter: avoid
+ * data stuck under active watermarks".) */
+static void kick_lower_input(struct conn *conn)
+{
+	struct bufferevent *lower = lower_bev(conn);
+
+	if (lower != NULL && evbuffer_get_length(bufferevent_get_input(lower)) > 0)
+		bufferevent_trigger(lower, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void conn_update_reading(struct conn *conn)
@@ -46,10 +90,12 @@ static void conn_update_reading(struct conn *conn)
 
 	if (conn->bev == NULL)
 		return;
-	if (p->paused || p->throttled || conn->closing || p->switch_to_tls)
+	if (p->paused || p->throttled || conn->closing || p->switch_to_tls) {
 		bufferevent_disable(conn->bev, EV_READ);
-	else
+	} else {
 		bufferevent_enable(conn->bev, EV_READ);
+		kick_lower_input(conn);
+	}
 }
 
 static void address_text(const struct sockaddr *sa, char *ip, size_t iplen, uint16_t *port_r,
@@ -83,9 +129,20 @@ static void address_text(const struct sockaddr *sa, char *ip, size_t iplen, uint
 static void apply_timeouts(struct conn *conn)
 {
 	struct timeval tv = { .tv_sec = conn->tls_pending ? TLS_HANDSHAKE_TIMEOUT : conn->timeout };
+	const struct timeval *t = tv.tv_sec ? &tv : NULL;
+	struct bufferevent *lower = lower_bev(conn);
 
-	if (conn->bev != NULL)
-		bufferevent_set_timeouts(conn->bev, tv.tv_sec ? &tv : NULL, tv.tv_sec ? &tv : NULL);
+	if (conn->bev == NULL)
+		return;
+	if (lower != NULL) {
+		/* One timer per direction: the client idles above the filter,
+		 * output stalls below it (the filter's own output buffer is
+		 * always empty, so a write timer there means nothing). */
+		bufferevent_set_timeouts(conn->bev, t, NULL);
+		bufferevent_set_timeouts(lower, NULL, t);
+		return;
+	}
+	bufferevent_set_timeouts(conn->bev, t, t);
 }
 
 static void start_tls(struct conn *conn);
@@ -102,12 +159,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *conn = arg;
 	struct conn_private *p = priv(conn);
-	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
-
-	/* under COMPRESS the bytes are out only when the socket's buffer,
-	 * below the filter, is empty too */
-	if (conn->compressed && bufferevent_get_underlying(bev) != NULL)
-		left += evbuffer_get_length(bufferevent_get_output(bufferevent_get_underlying(bev)));
+	size_t left = pending_output(conn);
 
 	if (p->throttled && left <= CONN_OUTPUT_HIGH_WATER / 2) {
 		p->throttled = false;
@@ -252,11 +304,42 @@ struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *pe
 	return conn;
 }
 
+/* Under COMPRESS the filter runs write_cb when it hands bytes down, not
+ * when the socket has taken them, which is what "drained" and "done"
+ * mean: wake write_cb (which counts both layers) as the lower buffer
+ * empties. */
+static void lower_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (info->n_deleted > 0 && conn->bev != NULL)
+		bufferevent_trigger(conn->bev, EV_WRITE,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void conn_replace_bev(struct conn *conn, struct bufferevent *bev)
 {
+	struct conn_private *p = priv(conn);
+	struct bufferevent *lower = conn->bev;
+
 	conn->bev = bev;
 	conn->compressed = true;
+	p->lower_output_watch = evbuffer_add_cb(bufferevent_get_output(lower), lower_output_cb, conn);
+	if (p->lower_output_watch == NULL)
+		fatal("conn: out of memory");
+	/* also moves the timeouts and runs what the client sent after the
+	 * command that started this through the filter */
 	setup_bev(conn);
+}
+
+static void unwatch_lower(struct conn *conn)
+{
+	struct conn_private *p = priv(conn);
+	struct bufferevent *lower = lower_bev(conn);
+
+	if (lower != NULL && p->lower_output_watch != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(lower), p->lower_output_watch);
+	p->lower_output_watch = NULL;
 }
 
 void conn_free(struct conn **connp)
@@ -266,6 +349,7 @@ void conn_free(struct conn **connp)
 	if (conn == NULL)
 		return;
 	if (conn->bev != NULL) {
+		unwatch_lower(conn);
 		bufferevent_setcb(conn->bev, NULL, NULL, NULL, NULL);
 		bufferevent_free(conn->bev);
 	}
@@ -297,7 +381,8 @@ void conn_pause(struct conn *conn, bool paused)
 	priv(conn)->paused = paused;
 	conn_update_reading(conn);
 	/* Input that arrived while paused is already buffered: resuming must
-	 * look at it even if no new bytes come. */
+	 * look at it even if no new bytes come (compressed input left below
+	 * the filter: conn_update_reading). */
 	if (!paused && conn->bev != NULL && conn->on_read != NULL && !conn->closing &&
 	    evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
 		bufferevent_trigger(conn->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -317,7 +402,7 @@ struct evbuffer *conn_input(struct conn *conn)
 
 size_t conn_output_len(struct conn *conn)
 {
-	return conn->bev ? evbuffer_get_length(bufferevent_get_output(conn->bev)) : 0;
+	return pending_output(conn);
 }
 
 void conn_write(struct conn *conn, const void *data, size_t len)
@@ -374,6 +459,8 @@ void conn_close_after_write(struct conn *conn)
 	 * instead of the session waiting forever. */
 	if (conn->bev != NULL)
 		bufferevent_enable(conn->bev, EV_WRITE);
+	if (lower_bev(conn) != NULL)
+		bufferevent_enable(lower_bev(conn), EV_WRITE);
 	if (conn->bev != NULL && conn_output_len(conn) == 0) {
 		/* Nothing to flush: report from the loop, not from inside the
 		 * caller's stack. */

@@ -79,7 +79,11 @@ void conn_pause(struct conn *conn, bool paused);
 /* Calls on_drained when pending output falls to `bytes` or below. */
 void conn_set_drain_mark(struct conn *conn, size_t bytes);
 
+/* Plain input (inflated under COMPRESS). Fetch it again after any command
+ * that may start COMPRESS: the buffer changes then. */
 struct evbuffer *conn_input(struct conn *conn);
+/* Bytes written and not yet taken by the kernel; under COMPRESS the
+ * compressed ones waiting below the filter count. */
 size_t conn_output_len(struct conn *conn);
 void conn_write(struct conn *conn, const void *data, size_t len);
 void conn_printf(struct conn *conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,9 +95,11 @@ bool conn_can_tls(struct conn *conn);
  * CONN_EVENT_TLS_READY or CONN_EVENT_ERROR follows. */
 void conn_starttls(struct conn *conn, const char *reply);
 /* Starts raw deflate in both directions (RFC 4978) after what is queued;
- * input already buffered is taken as compressed. Returns 0 or -1. */
+ * input already buffered is taken as compressed. A stream that does not
+ * inflate is reported as CONN_EVENT_ERROR. Returns 0 or -1. */
 int conn_start_deflate(struct conn *conn);
-/* For net/ only: puts bev (a filter over the current one) in its place. */
+/* For net/ only: puts bev (a filter over the current one) in its place,
+ * and runs the input already buffered below through it. */
 void conn_replace_bev(struct conn *conn, struct bufferevent *bev);
 /* Client side: throws away any input buffered in plaintext and starts a
  * TLS handshake as the client on ssl (taken over, freed with the conn).
