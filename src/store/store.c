@@ -328,7 +328,7 @@ void store_read_end(struct store *s)
 	if (s->read_depth == 0 || --s->read_depth > 0 || !s->read_txn)
 		return;
 	s->read_txn = false;
-	if (exec_cached(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)	/* flushes anything queued meanwhile, too */
 		store_rollback(s);
 }
 

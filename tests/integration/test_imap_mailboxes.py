@@ -96,9 +96,6 @@ def test_create_with_parents_makes_each_level_and_children_attributes(tern):
     r.close()
 
 
-@pytest.mark.xfail(reason="server bug: CREATE folder/ gets BAD Invalid mailbox name; "
-                   "RFC 9051 6.3.4 says a trailing delimiter is a declaration the server "
-                   "ignores (creates folder)", strict=False)
 def test_create_trailing_delimiter_creates_the_name(tern):
     """RFC 9051 6.3.4: a trailing delimiter says the client means to make
     inferior names; the name itself is created."""

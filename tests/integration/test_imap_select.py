@@ -160,9 +160,6 @@ def test_reselect_with_qresync_sends_closed_first(tern):
     r.close()
 
 
-@pytest.mark.xfail(reason="server bug: [CLOSED] only sent after ENABLE QRESYNC/IMAP4rev2; "
-                   "RFC 7162 3.2.11 asks it of any server implementing QRESYNC",
-                   strict=False)
 def test_reselect_without_enable_sends_closed(tern):
     user, password = new_user(tern)
     r = raw_login(tern, user, password)
@@ -314,9 +311,6 @@ def test_select_before_login_gets_bad(tern):
     r.close()
 
 
-@pytest.mark.xfail(reason="server bug: CHECK gets BAD Unknown command; RFC 3501 6.4.1 (IMAP4rev1, "
-                   "advertised) defines it, RFC 9051 appendix E lets rev2 drop it only for "
-                   "rev2-only servers", strict=False)
 def test_check_in_selected_state_gets_ok(tern):
     user, password = new_user(tern)
     r = raw_login(tern, user, password)
