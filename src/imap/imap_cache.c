@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,78 @@ struct imap_cache {
 	uint64_t clock;
 };
 
+/* ---- shared message arrays -------------------------------------------------- */
+
+union msgs_head {
+	size_t refs;
+	max_align_t align;
+};
+
+static union msgs_head *head_of(struct store_msg *msgs)
+{
+	return (union msgs_head *)(void *)msgs - 1;
+}
+
+static struct store_msg *msgs_alloc(size_t cap)
+{
+	union msgs_head *h = xmalloc(sizeof(*h) + (cap ? cap : 1) * sizeof(struct store_msg));
+
+	h->refs = 1;
+	return (struct store_msg *)(void *)(h + 1);
+}
+
+struct store_msg *imap_msgs_new(const struct store_msg *src, size_t n)
+{
+	struct store_msg *msgs = msgs_alloc(n);
+
+	if (n > 0)
+		memcpy(msgs, src, n * sizeof(*msgs));
+	return msgs;
+}
+
+struct store_msg *imap_msgs_ref(struct store_msg *msgs)
+{
+	head_of(msgs)->refs++;
+	return msgs;
+}
+
+void imap_msgs_unref(struct store_msg *msgs)
+{
+	union msgs_head *h;
+
+	if (msgs == NULL)
+		return;
+	h = head_of(msgs);
+	if (--h->refs == 0)
+		free(h);
+}
+
+void imap_msgs_own(struct store_msg **msgs, size_t n, size_t *cap, size_t need)
+{
+	union msgs_head *h;
+	struct store_msg *copy;
+	size_t want = need > n ? need : n;
+
+	if (*msgs == NULL || head_of(*msgs)->refs > 1) {
+		want = want > 64 ? want : 64;
+		copy = msgs_alloc(want);
+		if (n > 0)
+			memcpy(copy, *msgs, n * sizeof(*copy));
+		imap_msgs_unref(*msgs);
+		*msgs = copy;
+		*cap = want;
+		return;
+	}
+	if (want <= *cap)
+		return;
+	want = want > *cap * 2 ? want : *cap * 2;
+	h = xrealloc(head_of(*msgs), sizeof(*h) + want * sizeof(**msgs));
+	*msgs = (struct store_msg *)(void *)(h + 1);
+	*cap = want;
+}
+
+/* ---- the cache --------------------------------------------------------------- */
+
 void imap_cache_free(struct imap_cache **cp)
 {
 	struct imap_cache *c = *cp;
@@ -42,7 +115,7 @@ void imap_cache_free(struct imap_cache **cp)
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->n; i++)
-		free(c->entries[i].msgs);
+		imap_msgs_unref(c->entries[i].msgs);
 	free(c);
 	*cp = NULL;
 }
@@ -70,6 +143,7 @@ static void entry_remove_uid(struct cache_entry *e, uint32_t uid)
 
 	if (i < 0)
 		return;
+	imap_msgs_own(&e->msgs, e->n, &e->cap, e->n);
 	memmove(&e->msgs[i], &e->msgs[i + 1], (e->n - (size_t)i - 1) * sizeof(*e->msgs));
 	e->n--;
 }
@@ -79,13 +153,10 @@ static void entry_put(struct cache_entry *e, const struct store_msg *m)
 	long i = find_uid(e, m->uid);
 	size_t at;
 
+	imap_msgs_own(&e->msgs, e->n, &e->cap, e->n + (i < 0));
 	if (i >= 0) {
 		e->msgs[i] = *m;
 		return;
-	}
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 64;
-		e->msgs = xrealloc(e->msgs, e->cap * sizeof(*e->msgs));
 	}
 	at = (size_t)(-i - 1);
 	memmove(&e->msgs[at + 1], &e->msgs[at], (e->n - at) * sizeof(*e->msgs));
@@ -119,7 +190,7 @@ static int entry_forward(struct store *st, struct cache_entry *e, uint64_t modse
 static void entry_drop(struct imap_cache *c, size_t i)
 {
 	c->total -= c->entries[i].n;
-	free(c->entries[i].msgs);
+	imap_msgs_unref(c->entries[i].msgs);
 	c->entries[i] = c->entries[--c->n];
 }
 
@@ -153,15 +224,6 @@ static struct cache_entry *entry_find(struct imap_cache *c, const struct store_m
 	return NULL;
 }
 
-static struct store_msg *copy_msgs(const struct cache_entry *e)
-{
-	struct store_msg *msgs = xmalloc((e->n ? e->n : 1) * sizeof(*msgs));
-
-	if (e->n > 0)
-		memcpy(msgs, e->msgs, e->n * sizeof(*msgs));
-	return msgs;
-}
-
 int imap_cache_load(struct imap_cache **cp, struct store *st, const struct store_mailbox *mb,
 		    struct store_msg **msgs_r, size_t *n_r)
 {
@@ -178,14 +240,15 @@ int imap_cache_load(struct imap_cache **cp, struct store *st, const struct store
 		}
 		c->total = c->total - before + e->n;
 		e->last_used = ++c->clock;
-		*msgs_r = copy_msgs(e);
+		*msgs_r = imap_msgs_ref(e->msgs);
 		*n_r = e->n;
 		return 0;
 	}
 	if (store_msgs_load(st, mb->id, &msgs, &n) < 0)
 		return -1;
-	*msgs_r = msgs;
+	*msgs_r = imap_msgs_new(msgs, n);
 	*n_r = n;
+	free(msgs);
 	if (n > IMAP_CACHE_MSGS_MAX / 2)
 		return 0;	/* too big to keep */
 	evict(c, n);
@@ -194,7 +257,7 @@ int imap_cache_load(struct imap_cache **cp, struct store *st, const struct store
 	e->mailbox_id = mb->id;
 	e->uidvalidity = mb->uidvalidity;
 	e->modseq = mb->highestmodseq;
-	e->msgs = copy_msgs(&(struct cache_entry){ .msgs = msgs, .n = n });
+	e->msgs = imap_msgs_ref(*msgs_r);
 	e->n = e->cap = n;
 	e->last_used = ++c->clock;
 	c->total += n;

@@ -413,6 +413,7 @@ static void seen_done(struct imap_session *s, void *p, int result, const char *e
 	for (i = 0; result == 0 && i < fc->n_res; i++) {
 		idx = imap_view_find_uid(s->view, fc->res[i].uid);
 		if (idx >= 0 && fc->res[i].changed) {
+			imap_view_own(s->view, s->view->n);
 			s->view->msgs[idx].flags = fc->res[i].flags;
 			s->view->msgs[idx].modseq = fc->res[i].modseq;
 		}

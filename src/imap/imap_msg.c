@@ -262,6 +262,7 @@ static void store_reply(struct imap_session *s, struct store_ctx *c)
 		}
 		if (idx < 0)
 			continue;
+		imap_view_own(s->view, s->view->n);
 		s->view->msgs[idx].flags = c->res[i].flags;
 		s->view->msgs[idx].keywords = c->res[i].keywords;
 		s->view->msgs[idx].modseq = c->res[i].modseq;

@@ -50,7 +50,7 @@ enum imap_wait {
 struct imap_view {
 	struct store_mailbox mb;	/* owned */
 	bool readonly;			/* EXAMINE */
-	struct store_msg *msgs;		/* owned; sorted by UID; seq = index + 1 */
+	struct store_msg *msgs;		/* shared (imap_view_own); sorted by UID; seq = index + 1 */
 	size_t n;
 	size_t cap;
 	uint32_t recent_above;		/* UIDs above this are \Recent here */
@@ -140,6 +140,9 @@ void imap_ext_literals_clear(struct imap_session *s);
 /* ---- the view (imap_view.c) -------------------------------------------- */
 int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool readonly);
 void imap_view_close(struct imap_session *s);
+/* Call before changing v->msgs: the array may be shared with the mailbox
+ * cache and other sessions (imap_msgs_own() in imap_cache.h). */
+void imap_view_own(struct imap_view *v, size_t need);
 /* Applies store changes; sends untagged updates. allow_expunge false
  * keeps expunged messages until a later sync. */
 void imap_view_sync(struct imap_session *s, bool allow_expunge);

@@ -115,6 +115,11 @@ int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool 
 	return 0;
 }
 
+void imap_view_own(struct imap_view *v, size_t need)
+{
+	imap_msgs_own(&v->msgs, v->n, &v->cap, need);
+}
+
 void imap_view_close(struct imap_session *s)
 {
 	struct imap_view *v = s->view;
@@ -123,7 +128,7 @@ void imap_view_close(struct imap_session *s)
 		return;
 	store_mailbox_deinit(&v->mb);
 	imap_keywords_free(v->keywords, v->n_keywords);
-	free(v->msgs);
+	imap_msgs_unref(v->msgs);
 	free(v);
 	s->view = NULL;
 }
@@ -241,6 +246,7 @@ static void apply_expunges(struct imap_session *s, uint64_t upto)
 		idx = imap_view_find_uid(v, uids[i]);
 		if (idx < 0)
 			continue;
+		imap_view_own(v, v->n);
 		memmove(&v->msgs[idx], &v->msgs[idx + 1], (v->n - (size_t)idx - 1) * sizeof(*v->msgs));
 		v->n--;
 		if (s->qresync)
@@ -280,6 +286,7 @@ static size_t apply_changes(struct imap_session *s, bool *flags_changed_r)
 
 			bool news = differ || (s->condstore && v->msgs[idx].modseq != msgs[i].modseq);
 
+			imap_view_own(v, v->n);
 			v->msgs[idx] = msgs[i];
 			if (news)
 				send_flags(s, (size_t)idx);
@@ -288,10 +295,7 @@ static size_t apply_changes(struct imap_session *s, bool *flags_changed_r)
 		}
 		if (v->n > 0 && msgs[i].uid < v->msgs[v->n - 1].uid)
 			continue;	/* expunged here, changed there: ignore */
-		if (v->n == v->cap) {
-			v->cap = v->cap ? v->cap * 2 : 64;
-			v->msgs = xrealloc(v->msgs, v->cap * sizeof(*v->msgs));
-		}
+		imap_view_own(v, v->n + 1);
 		v->msgs[v->n++] = msgs[i];
 		added++;
 	}
