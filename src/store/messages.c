@@ -352,8 +352,8 @@ static int delete_all_messages(struct store *s, int64_t account_id, char ***unli
 static int delete_account_rows(struct store *s, int64_t id)
 {
 	static const char *const sql[] = {
-		"DELETE FROM expunged WHERE mailbox_id IN"
-		" (SELECT id FROM mailboxes WHERE account_id = ?1)",
+		("DELETE FROM expunged WHERE mailbox_id IN"
+		 " (SELECT id FROM mailboxes WHERE account_id = ?1)"),
 		"DELETE FROM mailboxes WHERE account_id = ?1",
 		"DELETE FROM app_passwords WHERE account_id = ?1",
 		"DELETE FROM recovery_codes WHERE account_id = ?1",
