@@ -59,6 +59,31 @@ static enum bufferevent_filter_result fail(struct deflate_ctx *z, const char *wh
 	return BEV_ERROR;
 }
 
+/* One inflate() or deflate() call: in_len bytes of src in, up to CHUNK
+ * bytes out into dst. Drains what zlib took; returns zlib's code
+ * (Z_MEM_ERROR if dst has no room). */
+static int zlib_step(z_stream *zs, struct evbuffer *src, struct evbuffer *dst, size_t in_len,
+		     int (*fn)(z_streamp, int), int flush, size_t *used_r, size_t *made_r)
+{
+	struct evbuffer_iovec out;
+	int rc;
+
+	*used_r = *made_r = 0;
+	zs->next_in = in_len > 0 ? evbuffer_pullup(src, (ev_ssize_t)in_len) : NULL;
+	zs->avail_in = (uInt)in_len;
+	if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
+		return Z_MEM_ERROR;
+	zs->next_out = out.iov_base;
+	zs->avail_out = CHUNK;
+	rc = fn(zs, flush);
+	out.iov_len = CHUNK - zs->avail_out;
+	evbuffer_commit_space(dst, &out, 1);
+	*used_r = in_len - zs->avail_in;
+	evbuffer_drain(src, *used_r);
+	*made_r = out.iov_len;
+	return rc;
+}
+
 /* Inflates src into dst until src is empty or at least `limit` bytes came
  * out (limit < 0: no limit; the excess is under one CHUNK). Returns 0, or
  * -1 if src is not deflate or goes on after the end of the stream.
@@ -69,31 +94,20 @@ static enum bufferevent_filter_result fail(struct deflate_ctx *z, const char *wh
 static int inflate_input(z_stream *zs, struct evbuffer *src, struct evbuffer *dst,
 			 ev_ssize_t limit)
 {
-	struct evbuffer_iovec out;
-	size_t in_len, used, produced = 0;
+	size_t in_len, used, made, produced = 0;
 	int rc;
 
 	for (;;) {
 		in_len = evbuffer_get_length(src);
 		if (in_len > CHUNK)
 			in_len = CHUNK;
-		zs->next_in = in_len > 0 ? evbuffer_pullup(src, (ev_ssize_t)in_len) : NULL;
-		zs->avail_in = (uInt)in_len;
-		if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
-			return -1;
-		zs->next_out = out.iov_base;
-		zs->avail_out = CHUNK;
-		rc = inflate(zs, Z_SYNC_FLUSH);
-		out.iov_len = CHUNK - zs->avail_out;
-		evbuffer_commit_space(dst, &out, 1);
-		used = in_len - zs->avail_in;
-		evbuffer_drain(src, used);
-		produced += out.iov_len;
+		rc = zlib_step(zs, src, dst, in_len, inflate, Z_SYNC_FLUSH, &used, &made);
+		produced += made;
 		if (rc == Z_STREAM_END && evbuffer_get_length(src) > 0)
 			return -1;	/* bytes after the final block */
 		if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
 			return -1;
-		if (used == 0 && out.iov_len == 0)	/* no progress */
+		if (used == 0 && made == 0)	/* no progress */
 			return evbuffer_get_length(src) > 0 ? -1 : 0;
 		if (evbuffer_get_length(src) == 0) {
 			/* A full output chunk: zlib may hold decoded bytes it
@@ -112,24 +126,14 @@ static int inflate_input(z_stream *zs, struct evbuffer *src, struct evbuffer *ds
  * together. Returns 0 or -1. */
 static int deflate_output(z_stream *zs, struct evbuffer *src, struct evbuffer *dst)
 {
-	struct evbuffer_iovec out;
-	size_t in_len, left;
+	size_t in_len, left, used, made;
 	int flush, rc;
 
 	do {
 		left = evbuffer_get_length(src);
 		in_len = left > CHUNK ? CHUNK : left;
 		flush = in_len == left ? Z_SYNC_FLUSH : Z_NO_FLUSH;
-		zs->next_in = in_len > 0 ? evbuffer_pullup(src, (ev_ssize_t)in_len) : NULL;
-		zs->avail_in = (uInt)in_len;
-		if (evbuffer_reserve_space(dst, CHUNK, &out, 1) < 1)
-			return -1;
-		zs->next_out = out.iov_base;
-		zs->avail_out = CHUNK;
-		rc = deflate(zs, flush);
-		out.iov_len = CHUNK - zs->avail_out;
-		evbuffer_commit_space(dst, &out, 1);
-		evbuffer_drain(src, in_len - zs->avail_in);
+		rc = zlib_step(zs, src, dst, in_len, deflate, flush, &used, &made);
 		if (rc != Z_OK && rc != Z_BUF_ERROR)
 			return -1;
 		/* zlib: a flush that filled the output must be called again */
