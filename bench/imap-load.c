@@ -2,7 +2,7 @@
  * imap-load: a mixed IMAP load generator for bench/imap.
  *
  *   imap-load HOST PORT USERFMT PASSWORD [-c CLIENTS] [-t SECONDS]
- *             [-w WARMUP] [-p PRELOAD] [-b MAILBOX] [-s SEED] [-n LABEL]
+ *             [-w WARMUP] [-p PRELOAD] [-b MAILBOX] [-s SEED] [-n LABEL] [-v]
  *
  * CLIENTS (20) persistent sessions, client i logged in as USERFMT with %d
  * replaced by i+1 (so each client owns one account and its mailbox MAILBOX,
@@ -18,7 +18,10 @@
  *   fetch     30  FETCH a:a+19 (UID FLAGS RFC822.SIZE ENVELOPE)
  *   body      10  FETCH n (BODY.PEEK[])
  *   store     25  STORE n +FLAGS (\Seen) or -FLAGS (\Seen), alternating
- *   append  12.5  APPEND of a 4 KiB message (LITERAL+ if offered)
+ *   append  12.5  APPEND of a 4 KiB message (LITERAL+ if offered); its
+ *                 body repeats "abcdefghij klmnop", or with -v is text of
+ *                 common English words, different in every message (a
+ *                 server that indexes text pays for distinct trigrams)
  *   expunge 12.5  STORE n +FLAGS.SILENT (\Deleted) and EXPUNGE, pipelined
  * (APPEND and EXPUNGE balance, so the mailbox size stays near PRELOAD).
  * An operation counts when its (last) tagged OK arrives inside the counted
@@ -78,6 +81,7 @@ struct client {
 };
 
 static const char *g_mailbox = "loadbox";
+static bool g_varied;		/* -v: different words in every message */
 static bool g_literal_plus;
 static long g_errors;
 static char g_msg_body[4096];
@@ -300,6 +304,45 @@ static void wait_done(struct client *c, const char *what)
 	wait_done_opt(c, what, false);
 }
 
+static const char *const g_words[] = {
+	"the", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are",
+	"as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by",
+	"word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there",
+	"use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other",
+	"about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make",
+	"like", "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number",
+	"no", "way", "could", "people", "my", "than", "first", "water", "been", "call", "who",
+	"oil", "its", "now", "find", "long", "down", "day", "did", "get", "come", "made", "may",
+	"part", "meeting", "report", "budget", "schedule", "invoice", "attached", "please",
+	"review", "project", "deadline", "thanks", "regards", "tomorrow", "quarter", "server",
+};
+
+/* Text of real-looking words, different in every message: lines of at
+ * most 76 characters, CRLF, exactly n bytes (padded with spaces). */
+static void fill_text(struct client *c, char *p, size_t n)
+{
+	size_t nwords = sizeof(g_words) / sizeof(g_words[0]), i = 0, col = 0, wl;
+	const char *w;
+
+	while (i + 3 < n) {
+		w = g_words[rnd(c) % nwords];
+		wl = strlen(w);
+		if (i + wl + 3 > n)
+			break;
+		if (col + wl + 1 > 76) {
+			p[i++] = '\r';
+			p[i++] = '\n';
+			col = 0;
+			continue;
+		}
+		memcpy(p + i, w, wl);
+		p[i + wl] = ' ';
+		i += wl + 1;
+		col += wl + 1;
+	}
+	memset(p + i, ' ', n - i);
+}
+
 static void add_append(struct client *c, unsigned serial)
 {
 	char hdr[512];
@@ -328,6 +371,8 @@ static void add_append(struct client *c, unsigned serial)
 		c->in_pos = c->in_len = 0;
 	}
 	out_add(c, hdr, hl);
+	if (g_varied)
+		fill_text(c, g_msg_body, total);
 	out_add(c, g_msg_body, total);
 	out_add(c, "\r\n", 2);
 }
@@ -463,7 +508,7 @@ int main(int argc, char **argv)
 	struct client *cl;
 	struct epoll_event ev, evs[256];
 
-	while ((opt = getopt(argc, argv, "c:t:w:p:b:s:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:t:w:p:b:s:n:v")) != -1) {
 		switch (opt) {
 		case 'c': nclients = atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
@@ -472,6 +517,7 @@ int main(int argc, char **argv)
 		case 'b': g_mailbox = optarg; break;
 		case 's': seed = (unsigned)atol(optarg); break;
 		case 'n': label = optarg; break;
+		case 'v': g_varied = true; break;
 		default:
 			fprintf(stderr, "usage: imap-load HOST PORT USERFMT PASSWORD [-c clients] "
 				"[-t seconds] [-w warmup] [-p preload] [-b mailbox] [-s seed] [-n label]\n");

@@ -22,6 +22,7 @@
 #include "net/tls.h"
 #include "imap/imap.h"
 #include "imap/imap_cache.h"
+#include "mail/mail_index.h"
 #include "pop3/pop3.h"
 #include "smtp/queue.h"
 #include "smtp/smtp.h"
@@ -191,7 +192,7 @@ static int open_store(struct server *srv)
 		log_info("removed %d unfinished spool files from %s/tmp", swept, srv->data_dir);
 	srv->inbox = loop_inbox_new(srv->base);
 	srv->workers = workers_new(srv->inbox, (unsigned)srv->cfg->workers);
-	srv->committer = committer_new(srv->data_dir, srv->inbox, &error);
+	srv->committer = committer_new(srv->data_dir, srv->inbox, mail_index_text, &error);
 	if (srv->committer == NULL) {
 		log_error("cannot start the committer: %s", error);
 		free(error);

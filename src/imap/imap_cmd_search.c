@@ -52,6 +52,9 @@ struct search_ctx {
 	struct imap_view *v;		/* borrowed: s->view */
 	struct msg_sent *sent;		/* owned: per message, loaded on demand */
 	signed char *indexed;		/* owned: -1 unknown, 0 no summary, 1 indexed */
+	int64_t *text_pending;		/* owned: blobs not yet in the FTS index */
+	size_t n_text_pending;
+	bool text_pending_loaded;
 	int64_t now;
 	bool has_modseq;		/* a MODSEQ key: reply with (MODSEQ n) */
 	bool failed;			/* the store failed: reply NO */
@@ -330,6 +333,34 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int blob_id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* True if message i's text is in the FTS5 index; false for messages the
+ * committer has not indexed yet (store_text_pending), which are read. */
+static bool msg_text_indexed(struct search_ctx *c, size_t i)
+{
+	return msg_indexed(c, i) &&
+	       (c->n_text_pending == 0 ||
+		bsearch(&c->v->msgs[i].blob_id, c->text_pending, c->n_text_pending,
+			sizeof(*c->text_pending), blob_id_cmp) == NULL);
+}
+
+/* Loaded before the FTS query: a blob indexed in between is then read
+ * rather than missed. */
+static int load_text_pending(struct search_ctx *c)
+{
+	if (c->text_pending_loaded)
+		return 0;
+	c->text_pending_loaded = true;
+	return store_text_pending(c->s->srv->store, c->v->mb.id, &c->text_pending,
+				  &c->n_text_pending);
+}
+
 /* BODY/TEXT: one FTS5 query for the mailbox, then the candidates. */
 static void text_keys(struct search_ctx *c, const struct imap_search_key *k, uint8_t *set)
 {
@@ -344,7 +375,8 @@ static void text_keys(struct search_ctx *c, const struct imap_search_key *k, uin
 		free(needle);
 		return;
 	}
-	if (store_search_text(c->s->srv->store, c->v->mb.id,
+	if (load_text_pending(c) < 0 ||
+	    store_search_text(c->s->srv->store, c->v->mb.id,
 			      k->type == IMAP_SK_BODY ? STORE_TEXT_BODY : STORE_TEXT_ANY, needle, &uids,
 			      &n) < 0) {
 		log_warn("session=%s search failed: %s", c->s->ss.id, store_error(c->s->srv->store));
@@ -354,7 +386,7 @@ static void text_keys(struct search_ctx *c, const struct imap_search_key *k, uin
 	for (i = 0; i < c->v->n && !c->failed; i++) {
 		if (!set[i])
 			continue;
-		if (msg_indexed(c, i))
+		if (msg_text_indexed(c, i))
 			set[i] = n > 0 && bsearch(&c->v->msgs[i].uid, uids, n, sizeof(*uids),
 						  uid_cmp) != NULL;
 		else
@@ -488,8 +520,10 @@ static void search_ctx_deinit(struct search_ctx *c)
 {
 	free(c->sent);
 	free(c->indexed);
+	free(c->text_pending);
 	c->sent = NULL;
 	c->indexed = NULL;
+	c->text_pending = NULL;
 }
 
 /* Parses the program after SORT's criteria or THREAD's algorithm (or all

@@ -1,5 +1,6 @@
 /*
- * Builds the per-message IMAP metadata and search text (mail_index.h).
+ * Builds the per-message IMAP metadata, and the text search indexes
+ * (mail_index.h).
  */
 #include "mail/mail_index.h"
 #include "core/util.h"
@@ -9,16 +10,10 @@
 void mail_index_build(const char *msg, size_t len, struct mail_index *ix)
 {
 	struct mime_limits lim = MIME_LIMITS_DEFAULT;
-	struct mime_part *root = NULL;
 	struct store_blob_meta *m = &ix->meta;
 
 	memset(ix, 0, sizeof(*ix));
-	buf_init(&ix->headers, MAIL_INDEX_TEXT_MAX);
-	buf_init(&ix->body, MAIL_INDEX_TEXT_MAX);
 	mime_summarize(msg, len, &lim, &ix->sum);
-	if (mime_parse(msg, len, &lim, &root) == 0 && root != NULL)
-		mime_extract_text(msg, len, root, &ix->headers, &ix->body, MAIL_INDEX_TEXT_MAX);
-	mime_part_free(&root);
 	m->envelope = ix->sum.envelope;
 	m->bodystructure = ix->sum.bodystructure;
 	m->body = ix->sum.body;
@@ -29,16 +24,20 @@ void mail_index_build(const char *msg, size_t len, struct mail_index *ix)
 	m->sort_cc = ix->sum.sort_cc;
 	m->message_id = ix->sum.message_id;
 	m->thread_refs = ix->sum.references;
-	m->text_headers = ix->headers.data ? ix->headers.data : "";
-	m->text_headers_len = ix->headers.len;
-	m->text_body = ix->body.data ? ix->body.data : "";
-	m->text_body_len = ix->body.len;
 }
 
 void mail_index_free(struct mail_index *ix)
 {
 	mime_summary_free(&ix->sum);
-	buf_deinit(&ix->headers);
-	buf_deinit(&ix->body);
 	memset(ix, 0, sizeof(*ix));
+}
+
+void mail_index_text(const char *msg, size_t len, struct buf *headers, struct buf *body)
+{
+	struct mime_limits lim = MIME_LIMITS_DEFAULT;
+	struct mime_part *root = NULL;
+
+	if (mime_parse(msg, len, &lim, &root) == 0 && root != NULL)
+		mime_extract_text(msg, len, root, headers, body, MAIL_INDEX_TEXT_MAX);
+	mime_part_free(&root);
 }

@@ -1,9 +1,9 @@
 /*
  * What the store keeps about a message's contents for IMAP, computed once
  * when it is stored: ENVELOPE, BODY, BODYSTRUCTURE, the sort and thread
- * keys (mime_summarize) and the decoded text for the full-text index
- * (mime_extract_text). Pure CPU work on the message bytes: run it on a
- * worker thread, not on the loop.
+ * keys (mime_summarize). Pure CPU work on the message bytes: run it on a
+ * worker thread, not on the loop. The text for the full-text index is
+ * taken later, by the store's indexer (mail_index_text).
  */
 #ifndef TERN_MAIL_MAIL_INDEX_H
 #define TERN_MAIL_MAIL_INDEX_H
@@ -19,13 +19,14 @@
 
 struct mail_index {
 	struct mime_summary sum;	/* owned */
-	struct buf headers;		/* owned: decoded header text */
-	struct buf body;		/* owned: decoded body text */
 	struct store_blob_meta meta;	/* points into the above */
 };
 
 /* Fills ix from the message msg[0..len). Never fails on malformed mail. */
 void mail_index_build(const char *msg, size_t len, struct mail_index *ix);
 void mail_index_free(struct mail_index *ix);
+/* Appends the decoded header and body text search indexes (at most
+ * MAIL_INDEX_TEXT_MAX each); a store_text_fn. */
+void mail_index_text(const char *msg, size_t len, struct buf *headers, struct buf *body);
 
 #endif

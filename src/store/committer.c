@@ -9,9 +9,11 @@
 #include "core/util.h"
 #include "core/workers.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct commit_job {
 	committer_fn *fn;
@@ -32,6 +34,18 @@ struct commit_job {
 #define CHECKPOINT_FRAMES 1000		/* WAL size that wakes the checkpointer */
 #define CHECKPOINT_INLINE_FRAMES 50000	/* it fell that far behind: help inline */
 
+/*
+ * The full-text index (text_index.c) is worked off when no job has come
+ * for TEXT_IDLE_US, TEXT_BATCH_US at a time, so a job that arrives waits
+ * at most that long. Rows queued by other processes (the tern command)
+ * are found by a look every TEXT_POLL_US.
+ */
+#define TEXT_IDLE_US 2000
+#define TEXT_BATCH_US 4000
+#define TEXT_BATCH_MAX 64
+#define TEXT_POLL_US 1000000
+#define TEXT_RETRY_US 10000000		/* after a failed slice */
+
 struct committer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -41,6 +55,9 @@ struct committer {
 	struct store *store;		/* owned; used only on the thread */
 	struct loop_inbox *inbox;	/* borrowed */
 	uint64_t commits, jobs;
+	store_text_fn *text_fn;
+	bool text_more;			/* text_queue may hold rows (thread only) */
+	uint64_t text_retry_at;		/* time_mono_us() before which not to index */
 	/* the checkpointer, under the same lock */
 	pthread_t ckpt_thread;
 	pthread_cond_t ckpt_cond;
@@ -57,15 +74,26 @@ static void job_done(void *arg)
 	free(job);
 }
 
-/* Takes up to STORE_COMMIT_BATCH_MAX queued jobs; waits if there are none. */
-static struct commit_job *take_batch(struct committer *c)
+/* Takes up to STORE_COMMIT_BATCH_MAX queued jobs; waits up to wait_us for
+ * one. NULL when none came (or the committer stops). */
+static struct commit_job *take_batch(struct committer *c, uint64_t wait_us)
 {
 	struct commit_job *batch, *last;
+	struct timespec until;
 	unsigned n = 1;
 
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(wait_us / 1000000);
+	until.tv_nsec += (long)(wait_us % 1000000) * 1000;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&c->lock);
-	while (c->head == NULL && !c->stopping)
-		pthread_cond_wait(&c->cond, &c->lock);
+	while (c->head == NULL && !c->stopping) {
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
+			break;
+	}
 	batch = c->head;
 	if (batch != NULL) {
 		for (last = batch; last->next != NULL && n < STORE_COMMIT_BATCH_MAX; n++)
@@ -91,6 +119,15 @@ static void run_job(struct store *s, struct commit_job *job)
 	}
 	if (job->result < 0)
 		job->error = xstrdup(store_error(s));
+}
+
+/* Pages this connection wrote since the last call (for the debug log). */
+static int pages_written(struct store *s)
+{
+	int cur = 0, high = 0;
+
+	sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_WRITE, &cur, &high, 1);
+	return cur;
 }
 
 /* Runs one list of jobs as one transaction; lazy lists skip the fsync (WAL
@@ -122,7 +159,7 @@ static void run_batch(struct committer *c, struct commit_job *batch, bool lazy)
 		n++;
 	c->jobs += n;
 	pthread_mutex_unlock(&c->lock);
-	log_debug("store commit jobs=%u lazy=%d us=%llu", n, lazy,
+	log_debug("store commit jobs=%u lazy=%d pages=%d us=%llu", n, lazy, pages_written(c->store),
 		  (unsigned long long)(time_mono_us() - t0));
 	for (job = batch; job != NULL; job = next) {
 		next = job->next;
@@ -158,13 +195,54 @@ static void run_taken(struct committer *c, struct commit_job *taken)
 	run_batch(c, durable, false);
 }
 
+/* One slice of full-text indexing, in a transaction without fsync (the
+ * index can always be brought up to date again from text_queue). */
+static void index_text(struct committer *c)
+{
+	uint64_t t0 = time_mono_us();
+	bool more = false;
+	int pages;
+
+	if (t0 < c->text_retry_at)
+		return;
+	if (store_exec(c->store, "PRAGMA synchronous = NORMAL") < 0 ||
+	    store_text_index(c->store, c->text_fn, TEXT_BATCH_MAX, TEXT_BATCH_US, &more) < 0) {
+		/* a full disk, say: search reads the messages meanwhile */
+		log_warn("store text index: %s; retrying in %d s", store_error(c->store),
+			 TEXT_RETRY_US / 1000000);
+		c->text_retry_at = t0 + TEXT_RETRY_US;
+	}
+	c->text_more = more;
+	if ((pages = pages_written(c->store)) > 0)
+		log_debug("store text index more=%d pages=%d us=%llu", more, pages,
+			  (unsigned long long)(time_mono_us() - t0));
+}
+
+static bool stopping(struct committer *c)
+{
+	bool stop;
+
+	pthread_mutex_lock(&c->lock);
+	stop = c->stopping && c->head == NULL;
+	pthread_mutex_unlock(&c->lock);
+	return stop;
+}
+
 static void *committer_main(void *arg)
 {
 	struct committer *c = arg;
 	struct commit_job *batch;
 
-	while ((batch = take_batch(c)) != NULL)
-		run_taken(c, batch);
+	c->text_more = c->text_fn != NULL;
+	while (!stopping(c)) {
+		batch = take_batch(c, c->text_more ? TEXT_IDLE_US : TEXT_POLL_US);
+		if (batch != NULL) {
+			run_taken(c, batch);
+			c->text_more = c->text_fn != NULL;	/* a job may have queued text */
+		} else if (c->text_fn != NULL && !stopping(c)) {
+			index_text(c);
+		}
+	}
 	return NULL;
 }
 
@@ -205,9 +283,11 @@ static void *checkpointer_main(void *arg)
 	}
 }
 
-struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, char **error_r)
+struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox,
+			       store_text_fn *text_fn, char **error_r)
 {
 	struct committer *c = xcalloc(1, sizeof(*c));
+	pthread_condattr_t attr;
 
 	c->store = store_open(data_dir, 0, error_r);
 	if (c->store == NULL) {
@@ -221,9 +301,13 @@ struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, 
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);	/* take_batch's timeout */
+	pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&c->ckpt_cond, NULL);
 	c->inbox = inbox;
+	c->text_fn = text_fn;
 	sqlite3_wal_hook(c->store->db, wal_committed, c);	/* replaces autocheckpoint */
 	/* a burst (a migration, a big import) leaves a large WAL file behind:
 	 * cut it back when the log restarts */

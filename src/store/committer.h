@@ -20,7 +20,10 @@ typedef int committer_fn(struct store *s, void *ctx);
  * -1 otherwise (error names the cause; borrowed for the call). */
 typedef void committer_done_fn(void *ctx, int result, const char *error);
 
-struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox, char **error_r);
+/* text_fn extracts a message's searchable text; with it the committer
+ * keeps the full-text index up to date when it is idle (NULL: never). */
+struct committer *committer_new(const char *data_dir, struct loop_inbox *inbox,
+			       store_text_fn *text_fn, char **error_r);
 void committer_submit(struct committer *c, committer_fn *fn, committer_done_fn *done, void *ctx);
 /* The same for changes whose loss in a power cut is acceptable (IMAP flag
  * changes, as Dovecot treats them): they commit in a transaction of their

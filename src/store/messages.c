@@ -34,8 +34,7 @@ int store_blob_meta_set(struct store *s, int64_t blob_id, const struct store_blo
 	bind_text_or_null(st, 11, m->thread_refs);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "blob metadata");
-	return store_fts_index(s, blob_id, m->text_headers, m->text_headers_len, m->text_body,
-			       m->text_body_len);
+	return store_text_queue(s, blob_id);
 }
 
 /* Inserts the blob or adds refs to an identical one; returns its id. */
@@ -289,7 +288,7 @@ int store_blob_unref(struct store *s, int64_t blob_id, char ***unlink_r, size_t 
 	sqlite3_bind_int64(st, 1, blob_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "blob metadata delete");
-	return store_fts_remove(s, blob_id);
+	return store_text_queue(s, blob_id);
 }
 
 int store_messages_delete(struct store *s, int64_t account_id, const int64_t *ids, size_t n,

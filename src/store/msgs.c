@@ -483,6 +483,9 @@ static char *fts_phrase(const char *needle)
 	return buf_steal(&b, NULL);
 }
 
+/* A queued blob's row in blob_text may be stale (its id reused). */
+#define NOT_QUEUED " AND blob_id NOT IN (SELECT blob_id FROM text_queue)"
+
 static const char *text_search_sql(enum store_text_field field, bool use_index)
 {
 	/* The MATCH runs once, as a list subquery; joined per message it ran
@@ -490,23 +493,24 @@ static const char *text_search_sql(enum store_text_field field, bool use_index)
 	 * over 10,000 messages). */
 	static const char *const indexed[] = {
 		[STORE_TEXT_HEADERS] = "SELECT uid FROM messages WHERE mailbox_id = ?1 AND blob_id IN"
-			" (SELECT rowid FROM blob_text WHERE headers MATCH ?2) ORDER BY uid",
+			" (SELECT rowid FROM blob_text WHERE headers MATCH ?2)" NOT_QUEUED " ORDER BY uid",
 		[STORE_TEXT_BODY] = "SELECT uid FROM messages WHERE mailbox_id = ?1 AND blob_id IN"
-			" (SELECT rowid FROM blob_text WHERE body MATCH ?2) ORDER BY uid",
+			" (SELECT rowid FROM blob_text WHERE body MATCH ?2)" NOT_QUEUED " ORDER BY uid",
 		[STORE_TEXT_ANY] = "SELECT uid FROM messages WHERE mailbox_id = ?1 AND blob_id IN"
-			" (SELECT rowid FROM blob_text WHERE blob_text MATCH ?2) ORDER BY uid",
+			" (SELECT rowid FROM blob_text WHERE blob_text MATCH ?2)" NOT_QUEUED
+			" ORDER BY uid",
 	};
 	/* the trigram index cannot match under 3 characters: scan */
 	static const char *const scan[] = {
 		[STORE_TEXT_HEADERS] = "SELECT m.uid FROM messages m JOIN blob_text t ON t.rowid ="
 			" m.blob_id WHERE m.mailbox_id = ?1 AND instr(lower(t.headers), lower(?2))"
-			" ORDER BY m.uid",
+			NOT_QUEUED " ORDER BY m.uid",
 		[STORE_TEXT_BODY] = "SELECT m.uid FROM messages m JOIN blob_text t ON t.rowid ="
 			" m.blob_id WHERE m.mailbox_id = ?1 AND instr(lower(t.body), lower(?2))"
-			" ORDER BY m.uid",
+			NOT_QUEUED " ORDER BY m.uid",
 		[STORE_TEXT_ANY] = "SELECT m.uid FROM messages m JOIN blob_text t ON t.rowid ="
 			" m.blob_id WHERE m.mailbox_id = ?1 AND (instr(lower(t.headers), lower(?2))"
-			" OR instr(lower(t.body), lower(?2))) ORDER BY m.uid",
+			" OR instr(lower(t.body), lower(?2)))" NOT_QUEUED " ORDER BY m.uid",
 	};
 	return use_index ? indexed[field] : scan[field];
 }

@@ -176,101 +176,6 @@ static int exec_cached(struct store *s, const char *sql)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* ---- full-text index changes (see struct store) ------------------------- */
-
-static int fts_run(struct store *s, const struct store_fts_op *op)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (op->headers == NULL) {
-		st = store_stmt(s, STMT_BLOB_TEXT_DELETE);
-		sqlite3_bind_int64(st, 1, op->blob_id);
-	} else {
-		st = store_stmt(s, STMT_BLOB_TEXT_INSERT);
-		sqlite3_bind_int64(st, 1, op->blob_id);
-		sqlite3_bind_text(st, 2, op->headers, (int)op->headers_len, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, op->body, (int)op->body_len, SQLITE_STATIC);
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		store_fail_db(s, "blob text index");
-	sqlite3_reset(st);	/* FTS5 keeps cursors of its own open until then */
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Drops the queued changes from index `from` on. */
-static void fts_truncate(struct store *s, size_t from)
-{
-	while (s->n_fts > from) {
-		s->n_fts--;
-		free(s->fts[s->n_fts].headers);
-		free(s->fts[s->n_fts].body);
-	}
-	if (s->fts_mark > s->n_fts)
-		s->fts_mark = s->n_fts;
-}
-
-static char *dup_len(const char *p, size_t len)
-{
-	char *d = xmalloc(len + 1);
-
-	memcpy(d, p, len);
-	d[len] = '\0';
-	return d;
-}
-
-static int fts_queue(struct store *s, const struct store_fts_op *op)
-{
-	struct store_fts_op *q;
-
-	if (sqlite3_get_autocommit(s->db))
-		return fts_run(s, op);
-	if (s->n_fts == s->cap_fts) {
-		s->cap_fts = s->cap_fts ? s->cap_fts * 2 : 16;
-		s->fts = xrealloc(s->fts, s->cap_fts * sizeof(*s->fts));
-	}
-	q = &s->fts[s->n_fts++];
-	*q = *op;
-	if (op->headers != NULL) {
-		q->headers = dup_len(op->headers, op->headers_len);
-		q->body = dup_len(op->body, op->body_len);
-	}
-	return 0;
-}
-
-int store_fts_index(struct store *s, int64_t blob_id, const char *headers, size_t headers_len,
-		    const char *body, size_t body_len)
-{
-	struct store_fts_op op = {
-		.blob_id = blob_id,
-		.headers = (char *)(headers ? headers : ""),
-		.headers_len = headers ? headers_len : 0,
-		.body = (char *)(body ? body : ""),
-		.body_len = body ? body_len : 0,
-	};
-
-	return fts_queue(s, &op);
-}
-
-int store_fts_remove(struct store *s, int64_t blob_id)
-{
-	struct store_fts_op op = { .blob_id = blob_id };
-
-	return fts_queue(s, &op);
-}
-
-static int fts_flush(struct store *s)
-{
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < s->n_fts && ret == 0; i++)
-		ret = fts_run(s, &s->fts[i]);
-	fts_truncate(s, 0);
-	return ret;
-}
-
 int store_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
@@ -300,18 +205,9 @@ int store_exec_id(struct store *s, const char *sql, int64_t id)
 
 int store_begin(struct store *s) { return exec_cached(s, "BEGIN IMMEDIATE"); }
 
-int store_commit(struct store *s)
-{
-	if (fts_flush(s) < 0)
-		return -1;
-	return exec_cached(s, "COMMIT");
-}
+int store_commit(struct store *s) { return exec_cached(s, "COMMIT"); }
 
-int store_savepoint(struct store *s)
-{
-	s->fts_mark = s->n_fts;
-	return exec_cached(s, "SAVEPOINT job");
-}
+int store_savepoint(struct store *s) { return exec_cached(s, "SAVEPOINT job"); }
 
 int store_release(struct store *s) { return exec_cached(s, "RELEASE job"); }
 
@@ -328,20 +224,18 @@ void store_read_end(struct store *s)
 	if (s->read_depth == 0 || --s->read_depth > 0 || !s->read_txn)
 		return;
 	s->read_txn = false;
-	if (store_commit(s) < 0)	/* flushes anything queued meanwhile, too */
+	if (store_commit(s) < 0)
 		store_rollback(s);
 }
 
 void store_rollback(struct store *s)
 {
-	fts_truncate(s, 0);
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 void store_rollback_savepoint(struct store *s)
 {
-	fts_truncate(s, s->fts_mark);
 	sqlite3_exec(s->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
 }
 
@@ -433,8 +327,6 @@ void store_close(struct store **sp)
 		sqlite3_finalize(s->cache[i].st);
 		free(s->cache[i].sql);
 	}
-	fts_truncate(s, 0);
-	free(s->fts);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->data_dir);

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_HASH_LEN 32
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_EXPAND_MAX 1000	/* targets one address may expand to */
 #define STORE_ALIAS_DEPTH 8	/* alias -> alias nesting */
 
@@ -131,10 +131,6 @@ struct store_blob_meta {
 	const char *sort_from, *sort_to, *sort_cc;	/* RFC 5256 addr-mailbox */
 	const char *message_id;
 	const char *thread_refs;	/* ids from References/In-Reply-To */
-	const char *text_headers;	/* decoded header text for search */
-	size_t text_headers_len;
-	const char *text_body;		/* decoded body text for search */
-	size_t text_body_len;
 };
 
 struct store_blob {
@@ -345,9 +341,27 @@ int store_blob_meta_set(struct store *s, int64_t blob_id, const struct store_blo
 
 enum store_text_field { STORE_TEXT_HEADERS, STORE_TEXT_BODY, STORE_TEXT_ANY };
 /* UIDs in the mailbox whose indexed text contains needle (case-insensitive
- * substring, UTF-8), ascending. */
+ * substring, UTF-8), ascending. Messages whose blob is still queued for
+ * the index (store_text_pending) are never among them. */
 int store_search_text(struct store *s, int64_t mailbox_id, enum store_text_field field,
 		      const char *needle, uint32_t **uids_r, size_t *n_r);
+
+/* ---- the full-text index, kept up to date after the commit -------------
+ * (text_index.c) Storing or deleting a blob queues it; store_text_index()
+ * makes the index match, on the committer thread when it is idle. */
+struct buf;
+/* Appends the searchable text of the message msg[0..len) to headers and
+ * body (mail_index_text() is the one ternd uses). */
+typedef void store_text_fn(const char *msg, size_t len, struct buf *headers, struct buf *body);
+/* Indexes up to max queued blobs in one transaction, stopping early once
+ * budget_us have passed (after one at least). *more_r: some may remain. */
+int store_text_index(struct store *s, store_text_fn *extract, unsigned max, uint64_t budget_us,
+		     bool *more_r);
+/* The blob ids of mailbox_id's messages not yet in the index, ascending
+ * (search reads those messages themselves). */
+int store_text_pending(struct store *s, int64_t mailbox_id, int64_t **blob_ids_r, size_t *n_r);
+/* How many blobs wait for the index. */
+int store_text_backlog(struct store *s, uint64_t *n_r);
 
 /* ---- quota (RFC 9208) --------------------------------------------------- */
 /* limit 0 means none. store_quota_get sums the account's messages (it

@@ -35,13 +35,6 @@ enum store_stmt {
 	STMT_COUNT
 };
 
-/* A full-text index change waiting for the end of the transaction. */
-struct store_fts_op {
-	int64_t blob_id;
-	char *headers, *body;	/* owned; NULL for a removal */
-	size_t headers_len, body_len;
-};
-
 #define STORE_STMT_CACHE 64	/* statements by SQL text (store_prepare) */
 
 struct store {
@@ -52,10 +45,6 @@ struct store {
 		char *sql;		/* owned */
 		sqlite3_stmt *st;	/* owned */
 	} cache[STORE_STMT_CACHE];
-	/* FTS5 flushes its pending index data at every savepoint, so changes
-	 * to blob_text wait here and run once, just before COMMIT */
-	struct store_fts_op *fts;
-	size_t n_fts, cap_fts, fts_mark;
 	unsigned read_depth;	/* store_read_begin() nesting */
 	bool read_txn;		/* the outermost one opened a transaction */
 	char error[512];
@@ -75,11 +64,8 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql);
 /* Resets a statement from store_prepare() (ending its read), or finalizes
  * it when it was not cached. */
 void store_finish(struct store *s, sqlite3_stmt *st);
-/* Adds (headers/body) or removes (NULL) blob_id's full text; inside a
- * transaction this waits until store_commit(). */
-int store_fts_index(struct store *s, int64_t blob_id, const char *headers, size_t headers_len,
-		    const char *body, size_t body_len);
-int store_fts_remove(struct store *s, int64_t blob_id);
+/* Queues blob_id for the full-text index (it was stored or deleted). */
+int store_text_queue(struct store *s, int64_t blob_id);
 /* Runs one statement with ?1 bound to id, expecting no rows. */
 int store_exec_id(struct store *s, const char *sql, int64_t id);
 /* Runs SQL without results. */

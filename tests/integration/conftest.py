@@ -205,8 +205,10 @@ class Tern:
         self.cli("user", "add", address, "--password-stdin", input=password + "\n")
 
     def sql(self, query):
-        """Reads the store directly (for checks only) with the sqlite3 CLI."""
-        r = subprocess.run(["sqlite3", os.path.join(self.data_dir, "tern.db"), query],
+        """Reads the store directly with the sqlite3 CLI (for checks; a few tests
+        also write, as the tern command would, while ternd runs)."""
+        r = subprocess.run(["sqlite3", "-cmd", ".timeout 10000",
+                            os.path.join(self.data_dir, "tern.db"), query],
                            capture_output=True, text=True, check=True)
         return r.stdout.strip()
 

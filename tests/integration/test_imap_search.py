@@ -222,6 +222,32 @@ def test_search_key_gives_exact_matches(m, criteria, expected):
     assert search(m, *criteria) == expected
 
 
+TEXT_CRITERIA = [["BODY", "budget"], ["BODY", "TACOS"], ["BODY", "to"], ["TEXT", "Meeting"],
+                 ["TEXT", "zoe@z.test"], ["NOT", "(OR BODY budget SUBJECT lunch)"]]
+
+
+def wait_indexed(srv, timeout=30):
+    deadline = time.time() + timeout
+    while srv.sql("SELECT count(*) FROM text_queue") != "0":
+        assert time.time() < deadline, "the text index never caught up"
+        time.sleep(0.05)
+
+
+def test_text_search_agrees_before_and_after_indexing(m, srv):
+    """The full-text index is brought up to date after the commit (the
+    committer works text_queue off when idle). A search before that reads
+    the queued messages itself and must give the same answer."""
+    wait_indexed(srv)
+    assert srv.sql("SELECT count(*) FROM blob_text") != "0"
+    indexed = [search(m, *c) for c in TEXT_CRITERIA]
+    assert indexed[0] == [1, 2]
+    # queue every message again, as if just stored: read directly until indexed
+    srv.sql("INSERT OR IGNORE INTO text_queue SELECT blob_id FROM messages")
+    assert [search(m, *c) for c in TEXT_CRITERIA] == indexed
+    wait_indexed(srv)
+    assert [search(m, *c) for c in TEXT_CRITERIA] == indexed
+
+
 def test_search_size_keys_follow_stored_sizes(m, box):
     sizes = box[2]
     by_size = sorted(sizes, key=lambda u: sizes[u])

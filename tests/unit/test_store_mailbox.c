@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "core/buf.h"
 #include "store/store.h"
 
 #define HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"
@@ -93,8 +94,6 @@ static uint32_t append(struct fixture *f, int64_t mailbox, const char *text, uin
 		.bodystructure = "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 2 1 NIL NIL NIL NIL)",
 		.body = "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 2 1)",
 		.sent_date = 1000,
-		.text_headers = "Subject: hi", .text_headers_len = 11,
-		.text_body = text, .text_body_len = strlen(text),
 	};
 	struct store_delivery_rcpt r = { .account_id = f->account, .mailbox_id = mailbox,
 					 .flags = flags };
@@ -312,6 +311,22 @@ static void test_copy_and_move_keep_flags_and_keywords(void **state)
 	free(unlink_paths);
 }
 
+/* The fixture's messages are bare text under one subject. */
+static void fixture_text(const char *msg, size_t len, struct buf *headers, struct buf *body)
+{
+	buf_append_str(headers, "Subject: hi");
+	buf_append(body, msg, len);
+}
+
+/* Works the text queue off, as the committer does when idle. */
+static void index_all(struct fixture *f)
+{
+	bool more = true;
+
+	while (more)
+		must(f->s, store_text_index(f->s, fixture_text, 2, 1000000, &more), "index");
+}
+
 static void test_search_text_finds_substrings(void **state)
 {
 	struct fixture *f = *state;
@@ -320,6 +335,7 @@ static void test_search_text_finds_substrings(void **state)
 
 	append(f, f->inbox, "the quarterly REPORT is late", 0);
 	append(f, f->inbox, "lunch on friday", 0);
+	index_all(f);
 	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "report", &uids, &n), "s");
 	assert_int_equal(n, 1);
 	free(uids);
@@ -334,6 +350,63 @@ static void test_search_text_finds_substrings(void **state)
 	free(uids);
 	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "\"quoted\"", &uids, &n), "q");
 	assert_int_equal(n, 0);
+	free(uids);
+}
+
+static int64_t sql_count(const char *dir, const char *sql);
+
+/* New and deleted blobs wait in text_queue; search leaves them to the
+ * caller (store_text_pending) until store_text_index catches up. */
+static void test_text_index_catches_up(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t *uids, uid, *gone = NULL;
+	char **unlink = NULL;
+	size_t n, n_gone = 0, n_unlink = 0;
+	int64_t *pending, blob;
+	uint64_t backlog;
+	bool more;
+
+	uid = append(f, f->inbox, "minutes of the meeting", 0);
+	append(f, f->inbox, "agenda for the meeting", 0);
+	must(f->s, store_text_backlog(f->s, &backlog), "backlog");
+	assert_int_equal(backlog, 2);
+	must(f->s, store_text_pending(f->s, f->inbox, &pending, &n), "pending");
+	assert_int_equal(n, 2);
+	assert_true(pending[0] < pending[1]);
+	blob = pending[0];
+	free(pending);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "meeting", &uids, &n), "s");
+	assert_int_equal(n, 0);	/* not indexed yet: the caller reads them */
+	free(uids);
+
+	/* one per call with max 1; more says whether any remain */
+	must(f->s, store_text_index(f->s, fixture_text, 1, 1000000, &more), "index");
+	assert_true(more);
+	index_all(f);
+	must(f->s, store_text_pending(f->s, f->inbox, &pending, &n), "pending");
+	assert_int_equal(n, 0);
+	free(pending);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "meeting", &uids, &n), "s");
+	assert_int_equal(n, 2);
+	free(uids);
+
+	/* expunging queues the blob again; indexing drops its row */
+	must(f->s, store_begin(f->s), "begin");
+	must(f->s, store_msgs_expunge(f->s, f->inbox, &uid, 1, &gone, &n_gone, &unlink, &n_unlink),
+	     "expunge");
+	must(f->s, store_commit(f->s), "commit");
+	free(gone);
+	free(unlink);
+	must(f->s, store_text_backlog(f->s, &backlog), "backlog");
+	assert_int_equal(backlog, 1);
+	assert_int_equal(sql_count(f->dir, "SELECT blob_id FROM text_queue"), blob);
+	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM blob_text"), 2);
+	index_all(f);
+	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM blob_text"), 1);
+	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM text_queue"), 0);
+	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "meeting", &uids, &n), "s");
+	assert_int_equal(n, 1);
 	free(uids);
 }
 
@@ -401,7 +474,8 @@ static void test_meta_migrates_out_of_blobs(void **state)
 	append(f, f->inbox, "old message", 0);
 	store_close(&f->s);
 	sql_exec(f->dir, "UPDATE blobs SET envelope = 'E5', body = 'B5', sent_date = 7;"
-		 "DROP TABLE blob_meta; DROP INDEX expunged_modseq; PRAGMA user_version = 5");
+		 "DROP TABLE blob_meta; DROP INDEX expunged_modseq; DROP TABLE text_queue;"
+		 " PRAGMA user_version = 5");
 	f->s = store_open(f->dir, 0, &error);
 	if (f->s == NULL)
 		fail_msg("store_open: %s", error);
@@ -466,6 +540,7 @@ int main(void)
 		T(test_expunge_records_vanished_uids),
 		T(test_copy_and_move_keep_flags_and_keywords),
 		T(test_search_text_finds_substrings),
+		T(test_text_index_catches_up),
 		T(test_meta_and_quota),
 		T(test_claim_recent),
 		T(test_meta_migrates_out_of_blobs),
