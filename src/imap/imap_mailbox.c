@@ -103,6 +103,7 @@ struct select_ctx {
 	bool qresync;
 	uint32_t known_uidvalidity;
 	uint64_t known_modseq;
+	struct imap_seqset known_uids;	/* empty: every UID (3.2.5.1) */
 };
 
 static void select_ctx_free(void *p)
@@ -110,6 +111,7 @@ static void select_ctx_free(void *p)
 	struct select_ctx *c = p;
 
 	store_mailbox_deinit(&c->mb);
+	imap_seqset_deinit(&c->known_uids);
 	free(c);
 }
 
@@ -144,7 +146,13 @@ static void send_select_responses(struct imap_session *s, struct select_ctx *c)
 		log_debug("session=%s select mailbox=%s", s->ss.id, v->mb.name);
 }
 
-/* RFC 7162 3.2.5.2: what changed since the client's known MODSEQ. */
+/* RFC 7162 3.2.5.1: only the UIDs the client says it knows, if it did. */
+static bool known_uid(struct select_ctx *c, uint32_t uid)
+{
+	return c->known_uids.count == 0 || imap_seqset_contains(&c->known_uids, uid);
+}
+
+/* RFC 7162 3.2.5.1: what changed since the client's known MODSEQ. */
 static void send_qresync(struct imap_session *s, struct select_ctx *c)
 {
 	struct imap_view *v = s->view;
@@ -155,11 +163,14 @@ static void send_qresync(struct imap_session *s, struct select_ctx *c)
 
 	if (c->known_uidvalidity != v->mb.uidvalidity)
 		return;
+	imap_seqset_resolve(&c->known_uids, v->mb.uidnext - 1);
 	if (store_msgs_expunged(s->srv->store, v->mb.id, c->known_modseq, &uids, &n) == 0) {
 		imap_seqset_init(&vanished, 0);
-		for (i = 0; i < n; i++)
-			imap_seqset_add(&vanished, uids[i], uids[i]);
-		if (n > 0) {
+		for (i = 0; i < n; i++) {
+			if (known_uid(c, uids[i]))
+				imap_seqset_add(&vanished, uids[i], uids[i]);
+		}
+		if (vanished.count > 0) {
 			buf_init(&b, 0);
 			imap_seqset_resolve(&vanished, 0);
 			imap_seqset_format(&vanished, &b);
@@ -170,7 +181,7 @@ static void send_qresync(struct imap_session *s, struct select_ctx *c)
 		free(uids);
 	}
 	for (i = 0; i < v->n; i++) {
-		if (v->msgs[i].modseq <= c->known_modseq)
+		if (v->msgs[i].modseq <= c->known_modseq || !known_uid(c, v->msgs[i].uid))
 			continue;
 		buf_init(&b, 0);
 		buf_printf(&b, "%zu FETCH (UID %u FLAGS ", i + 1, v->msgs[i].uid);
@@ -266,6 +277,32 @@ static void select_open(struct imap_session *s, struct select_ctx *c)
 	select_respond(s, c);
 }
 
+/* QRESYNC's optional known-uids and seq-match-data (RFC 7162 3.2.5).
+ * Every expunge is remembered, so the sample of sequence numbers cannot
+ * narrow VANISHED further: it is checked for syntax, then not used. */
+static int qresync_optional(struct imap_cursor *cur, struct select_ctx *c)
+{
+	const struct imap_arg *a = imap_arg_peek(cur);
+	struct imap_seqset seqs, uids;
+	int ret;
+
+	if (a != NULL && a->type == IMAP_ARG_ATOM) {
+		if (imap_arg_seqset(cur, &c->known_uids) < 0)
+			return -1;
+		if (c->known_uids.saved)
+			return imap_cursor_fail(cur, "Saved search results ($) are not supported");
+	}
+	if (imap_arg_at_end(cur))
+		return 0;
+	imap_seqset_init(&seqs, c->known_uids.max_ranges);
+	imap_seqset_init(&uids, c->known_uids.max_ranges);
+	ret = imap_arg_list_enter(cur) < 0 || imap_arg_seqset(cur, &seqs) < 0 ||
+	      imap_arg_seqset(cur, &uids) < 0 || imap_arg_list_leave(cur) < 0 ? -1 : 0;
+	imap_seqset_deinit(&seqs);
+	imap_seqset_deinit(&uids);
+	return ret;
+}
+
 /* (CONDSTORE) or (QRESYNC (uidvalidity modseq ...)) after the name. */
 static int select_params(struct imap_session *s, struct imap_cursor *cur, struct select_ctx *c)
 {
@@ -282,8 +319,8 @@ static int select_params(struct imap_session *s, struct imap_cursor *cur, struct
 			if (imap_arg_list_enter(cur) < 0 || imap_arg_nz_number(cur, &c->known_uidvalidity) < 0 ||
 			    imap_arg_number64(cur, &c->known_modseq) < 0)
 				return -1;
-			while (!imap_arg_at_end(cur))	/* known-uids, seq-match-data: optional */
-				imap_arg_next(cur, &(const struct imap_arg *){ NULL });
+			if (qresync_optional(cur, c) < 0)
+				return -1;
 			if (imap_arg_list_leave(cur) < 0)
 				return -1;
 			c->qresync = true;
@@ -302,10 +339,11 @@ static void select_or_examine(struct imap_session *s, struct imap_cursor *cur, b
 
 	buf_init(&name, 0);
 	c = xcalloc(1, sizeof(*c));
+	imap_seqset_init(&c->known_uids, s->limits.max_seqset_ranges);
 	if (imap_mailbox_arg(s, cur, &name) < 0 || select_params(s, cur, c) < 0 ||
 	    imap_arg_end(cur) < 0) {
 		buf_deinit(&name);
-		free(c);
+		select_ctx_free(c);
 		imap_bad(s, cur->error);
 		return;
 	}
@@ -320,7 +358,7 @@ static void select_or_examine(struct imap_session *s, struct imap_cursor *cur, b
 	found = store_mailbox_get(s->srv->store, s->account_id, buf_cstr(&name), &c->mb);
 	buf_deinit(&name);
 	if (found <= 0) {
-		free(c);
+		select_ctx_free(c);
 		imap_done(s, "NO", "%s", found == 0 ? "[NONEXISTENT] No such mailbox" :
 			  "[SERVERBUG] Cannot read the mailbox");
 		return;

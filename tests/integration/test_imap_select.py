@@ -218,6 +218,36 @@ def test_qresync_select_reports_vanished_earlier(tern):
     r.close()
 
 
+def test_qresync_known_uids_limit_what_is_reported(tern):
+    """RFC 7162 3.2.5.1: with known-uids, VANISHED and FETCH cover only
+    those; seq-match-data is accepted (every expunge is remembered)."""
+    user, password, _ = user_with_messages(tern, 6)
+    r = raw_login(tern, user, password)
+    r.ok("ENABLE QRESYNC")
+    _, lines = r.cmd("SELECT INBOX")
+    uv = uidvalidity_of(lines)
+    modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1))
+    r.ok("STORE 1,2 +FLAGS.SILENT (\\Deleted)")
+    r.ok("EXPUNGE")
+    r.ok("STORE 1,4 +FLAGS.SILENT (\\Flagged)")   # UIDs 3 and 6
+    r.ok("UNSELECT")
+    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d %d 2:5))" % (uv, modseq))
+    assert "* VANISHED (EARLIER) 2" in lines, lines
+    fetches = [l for l in lines if " FETCH " in l]
+    assert len(fetches) == 1 and "UID 3 " in fetches[0], lines
+    r.ok("UNSELECT")
+    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d %d 1:* (1:2 3:4)))" % (uv, modseq))
+    assert "* VANISHED (EARLIER) 1:2" in lines, lines
+    assert len([l for l in lines if " FETCH " in l]) == 2, lines
+    r.ok("UNSELECT")
+    for bad in ["(QRESYNC (%d %d 0:3))", "(QRESYNC (%d %d $))", "(QRESYNC (%d %d 1:5 (1:2)))",
+                "(QRESYNC (%d %d 1:5 (1 2) 3))"]:
+        tagged, _ = r.cmd("SELECT INBOX " + bad % (uv, modseq))
+        assert tagged.startswith("BAD"), (bad, tagged)
+    r.ok("NOOP")
+    r.close()
+
+
 def test_qresync_select_reports_changed_flags(tern):
     user, password, _ = user_with_messages(tern, 3)
     r = raw_login(tern, user, password)
