@@ -136,7 +136,8 @@ static int load_message(struct search_ctx *c, size_t i, struct buf *out, bool he
 	return 0;
 }
 
-/* True if the blob has its stored summary (and so its FTS5 text). */
+/* True if the blob has its stored summary (search then trusts its FTS5 text
+ * too, once indexed: msg_text_indexed). */
 static bool msg_indexed(struct search_ctx *c, size_t i)
 {
 	struct store_blob_meta_row row;
