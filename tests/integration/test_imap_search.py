@@ -248,6 +248,35 @@ def test_text_search_agrees_before_and_after_indexing(m, srv):
     assert [search(m, *c) for c in TEXT_CRITERIA] == indexed
 
 
+def test_text_index_work_left_at_a_crash_is_done_after_restart(base_dir, certs):
+    """text_queue is committed with the messages, so index work the
+    committer had not done when ternd died is done by the next ternd."""
+    t = imap_tern(base_dir, certs)
+    try:
+        user, password = new_user(t, prefix="k")
+        for i in range(12):
+            deliver(t, user, msg(["From: k@x.test", "Subject: crash %d" % i],
+                                 b"zebra%02d striped\r\n" % i))
+        wait_indexed(t)
+        t.kill9()
+        # as if the kill came first: every blob queued, and the index emptied
+        t.sql("INSERT OR IGNORE INTO text_queue SELECT blob_id FROM messages;"
+              " DELETE FROM blob_text;")
+        t.start()
+        c = connect(t, user, password)
+        c.select("INBOX")
+        assert search(c, "BODY", "zebra07") == [8]     # read directly, or indexed
+        wait_indexed(t)
+        assert t.sql("SELECT count(*) FROM blob_text") == t.sql(
+            "SELECT count(DISTINCT blob_id) FROM messages")
+        assert search(c, "BODY", "zebra07") == [8]
+        assert search(c, "TEXT", "striped") == list(range(1, 13))
+        c.logout()
+    finally:
+        t.stop()
+    check_sanitizers(t)
+
+
 def test_search_size_keys_follow_stored_sizes(m, box):
     sizes = box[2]
     by_size = sorted(sizes, key=lambda u: sizes[u])
