@@ -1,5 +1,5 @@
 /*
- * Builds the per-message IMAP metadata, and the text search indexes
+ * Builds the per-message IMAP metadata, and the text that search indexes
  * (mail_index.h).
  */
 #include "mail/mail_index.h"

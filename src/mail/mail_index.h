@@ -25,7 +25,7 @@ struct mail_index {
 /* Fills ix from the message msg[0..len). Never fails on malformed mail. */
 void mail_index_build(const char *msg, size_t len, struct mail_index *ix);
 void mail_index_free(struct mail_index *ix);
-/* Appends the decoded header and body text search indexes (at most
+/* Appends the decoded header and body text that search indexes (at most
  * MAIL_INDEX_TEXT_MAX each); a store_text_fn. */
 void mail_index_text(const char *msg, size_t len, struct buf *headers, struct buf *body);
 
