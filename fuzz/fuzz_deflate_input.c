@@ -23,13 +23,7 @@
 
 #include "core/log.h"
 #include "net/conn.h"
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz_check.h"
 
 /* conn.c's read limit (256 KiB) plus one inflate chunk and slack */
 #define INPUT_BOUND (256 * 1024 + 2 * 16384)

@@ -109,7 +109,34 @@ def quote(s):
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n$")
 
 
-class ImapRaw(Raw):
+class LiteralLines:
+    """rline()/line() over self.buf, refilled by self._fill(): response
+    lines with their literals inlined. ImapRaw reads the socket; a
+    compressed session (test_imap_compress.py) inflates first."""
+
+    def rline(self):
+        """One response line with its literals inlined (bytes, no CRLF)."""
+        out = b""
+        while True:
+            while b"\r\n" not in self.buf:
+                self._fill()
+            i = self.buf.index(b"\r\n") + 2
+            out += self.buf[:i]
+            self.buf = self.buf[i:]
+            m = _LITERAL_AT_END.search(out)
+            if not m:
+                return out[:-2]
+            n = int(m.group(1))
+            while len(self.buf) < n:
+                self._fill()
+            out += self.buf[:n]
+            self.buf = self.buf[n:]
+
+    def line(self):
+        return self.rline().decode("utf-8", "replace")
+
+
+class ImapRaw(LiteralLines, Raw):
     """Tagged IMAP client: cmd() sends one command and returns (tagged
     line, [untagged and continuation lines]). A response literal stays in
     its line, as "{n}\\r\\n" followed by its n octets, so a FETCH item reads
@@ -121,32 +148,11 @@ class ImapRaw(Raw):
         super().__init__(host, port, **kwargs)
         self.greeting = self.line() if greeting else None
 
-    def rline(self):
-        """One response line with its literals inlined (bytes, no CRLF)."""
-        out = b""
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise EOFError("connection closed; buffered %r" % (out + self.buf))
-                self.buf += chunk
-            i = self.buf.index(b"\r\n") + 2
-            out += self.buf[:i]
-            self.buf = self.buf[i:]
-            m = _LITERAL_AT_END.search(out)
-            if not m:
-                return out[:-2]
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise EOFError("connection closed inside a literal")
-                self.buf += chunk
-            out += self.buf[:n]
-            self.buf = self.buf[n:]
-
-    def line(self):
-        return self.rline().decode("utf-8", "replace")
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed; buffered %r" % self.buf)
+        self.buf += chunk
 
     def next_tag(self):
         return "t%d" % next(self._tags)

@@ -9,7 +9,8 @@ import zlib
 
 import pytest
 
-from imap_helpers import deliver, imap_instance, message, new_user, quote, raw, raw_login
+from imap_helpers import (LiteralLines, deliver, imap_instance, message, new_user, quote, raw,
+                          raw_login)
 from pop3_helpers import big_body, wait_for
 
 
@@ -18,10 +19,7 @@ def tern(base_dir, certs):
     yield from imap_instance(base_dir, certs)
 
 
-_LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n$")
-
-
-class Deflated:
+class Deflated(LiteralLines):
     """Sends and reads IMAP lines through raw deflate on an ImapRaw socket.
     comp is the compressor the caller may already have used (bytes sent in
     the same send() as COMPRESS)."""
@@ -51,27 +49,6 @@ class Deflated:
             self.eof = True
             raise EOFError("connection closed; buffered %r" % self.buf[-200:])
         self.buf += self.decomp.decompress(chunk)
-
-    def rline(self):
-        """One response line (bytes, no CRLF) with its literals inlined."""
-        out = b""
-        while True:
-            while b"\r\n" not in self.buf:
-                self._fill()
-            i = self.buf.index(b"\r\n") + 2
-            out += self.buf[:i]
-            self.buf = self.buf[i:]
-            m = _LITERAL_AT_END.search(out)
-            if not m:
-                return out[:-2]
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._fill()
-            out += self.buf[:n]
-            self.buf = self.buf[n:]
-
-    def line(self):
-        return self.rline().decode("utf-8", "replace")
 
     def lines_until(self, tag):
         """Lines up to the tagged one; stops early (eof set) on EOF."""

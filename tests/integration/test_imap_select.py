@@ -200,13 +200,20 @@ def test_highestmodseq_grows_with_each_change(tern):
     r.close()
 
 
-def test_qresync_select_reports_vanished_earlier(tern):
-    user, password, _ = user_with_messages(tern, 4)
+def qresync_selected(tern, n):
+    """A session with QRESYNC enabled and INBOX (n messages) selected;
+    returns it with the UIDVALIDITY and HIGHESTMODSEQ it reported."""
+    user, password, _ = user_with_messages(tern, n)
     r = raw_login(tern, user, password)
     r.ok("ENABLE QRESYNC")
     _, lines = r.cmd("SELECT INBOX")
     uv = uidvalidity_of(lines)
     modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1))
+    return r, uv, modseq
+
+
+def test_qresync_select_reports_vanished_earlier(tern):
+    r, uv, modseq = qresync_selected(tern, 4)
     r.ok("STORE 2,4 +FLAGS.SILENT (\\Deleted)")
     _, lines = r.cmd("EXPUNGE")
     assert lines == ["* VANISHED 2,4"] or lines == ["* VANISHED 4", "* VANISHED 2"], lines
@@ -221,12 +228,7 @@ def test_qresync_select_reports_vanished_earlier(tern):
 def test_qresync_known_uids_limit_what_is_reported(tern):
     """RFC 7162 3.2.5.1: with known-uids, VANISHED and FETCH cover only
     those; seq-match-data is accepted (every expunge is remembered)."""
-    user, password, _ = user_with_messages(tern, 6)
-    r = raw_login(tern, user, password)
-    r.ok("ENABLE QRESYNC")
-    _, lines = r.cmd("SELECT INBOX")
-    uv = uidvalidity_of(lines)
-    modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1))
+    r, uv, modseq = qresync_selected(tern, 6)
     r.ok("STORE 1,2 +FLAGS.SILENT (\\Deleted)")
     r.ok("EXPUNGE")
     r.ok("STORE 1,4 +FLAGS.SILENT (\\Flagged)")   # UIDs 3 and 6
@@ -249,12 +251,7 @@ def test_qresync_known_uids_limit_what_is_reported(tern):
 
 
 def test_qresync_select_reports_changed_flags(tern):
-    user, password, _ = user_with_messages(tern, 3)
-    r = raw_login(tern, user, password)
-    r.ok("ENABLE QRESYNC")
-    _, lines = r.cmd("SELECT INBOX")
-    uv = uidvalidity_of(lines)
-    modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1))
+    r, uv, modseq = qresync_selected(tern, 3)
     r.ok("STORE 3 +FLAGS.SILENT (\\Flagged)")
     r.ok("UNSELECT")
     _, lines = r.cmd("SELECT INBOX (QRESYNC (%d %d))" % (uv, modseq))

@@ -22,6 +22,7 @@
 
 #include "core/buf.h"
 #include "store/store.h"
+#include "store_sql.h"
 
 #define HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"
 
@@ -353,8 +354,6 @@ static void test_search_text_finds_substrings(void **state)
 	free(uids);
 }
 
-static int64_t sql_count(const char *dir, const char *sql);
-
 /* New and deleted blobs wait in text_queue; search leaves them to the
  * caller (store_text_pending) until store_text_index catches up. */
 static void test_text_index_catches_up(void **state)
@@ -364,13 +363,11 @@ static void test_text_index_catches_up(void **state)
 	char **unlink = NULL;
 	size_t n, n_gone = 0, n_unlink = 0;
 	int64_t *pending, blob;
-	uint64_t backlog;
 	bool more;
 
 	uid = append(f, f->inbox, "minutes of the meeting", 0);
 	append(f, f->inbox, "agenda for the meeting", 0);
-	must(f->s, store_text_backlog(f->s, &backlog), "backlog");
-	assert_int_equal(backlog, 2);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM text_queue"), 2);
 	must(f->s, store_text_pending(f->s, f->inbox, &pending, &n), "pending");
 	assert_int_equal(n, 2);
 	assert_true(pending[0] < pending[1]);
@@ -398,13 +395,12 @@ static void test_text_index_catches_up(void **state)
 	must(f->s, store_commit(f->s), "commit");
 	free(gone);
 	free(unlink);
-	must(f->s, store_text_backlog(f->s, &backlog), "backlog");
-	assert_int_equal(backlog, 1);
-	assert_int_equal(sql_count(f->dir, "SELECT blob_id FROM text_queue"), blob);
-	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM blob_text"), 2);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM text_queue"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT blob_id FROM text_queue"), blob);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM blob_text"), 2);
 	index_all(f);
-	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM blob_text"), 1);
-	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM text_queue"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM blob_text"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM text_queue"), 0);
 	must(f->s, store_search_text(f->s, f->inbox, STORE_TEXT_BODY, "meeting", &uids, &n), "s");
 	assert_int_equal(n, 1);
 	free(uids);
@@ -431,35 +427,6 @@ static void test_meta_and_quota(void **state)
 	assert_int_equal(used, 5);
 	assert_int_equal(count, 1);
 	assert_int_equal(store_quota_set(f->s, "nobody@a.test", 1), -1);
-}
-
-static void sql_exec(const char *dir, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/tern.db", dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
-static int64_t sql_count(const char *dir, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/tern.db", dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 /* Schema 5 kept the metadata in blobs; 6 moves it to blob_meta. */
@@ -511,7 +478,7 @@ static void test_expunge_drops_meta(void **state)
 	free(gone);
 	free(unlink);
 	assert_int_equal(store_blob_meta_get(f->s, blob, &row), -1);
-	assert_int_equal(sql_count(f->dir, "SELECT count(*) FROM blob_meta"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM blob_meta"), 0);
 }
 
 static void test_claim_recent(void **state)

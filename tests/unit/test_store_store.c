@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store_sql.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"
@@ -97,36 +98,7 @@ static int64_t account_id(struct store *s, const char *address)
 
 static int user_version(const char *dir)
 {
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int v = -1;
-
-	snprintf(path, sizeof(path), "%s/tern.db", dir);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static int64_t sql_int(const char *dir, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/tern.db", dir);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return (int)sql_int(dir, "PRAGMA user_version");
 }
 
 /* ---- layout, schema ----------------------------------------------------- */
