@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "mail/mail_casemap.h"
+#include "mail/mail_index.h"
 #include "mail/mail_thread.h"
 #include "mail/mime.h"
 
@@ -303,20 +304,18 @@ static bool header_match(struct search_ctx *c, const struct imap_search_key *k, 
 	return found;
 }
 
-/* BODY/TEXT of a message without stored text: parse it here. */
+/* BODY/TEXT of a message not in the index: take its text here, as the
+ * indexer would (mail_index_text), so both give the same answer. */
 static bool text_scan(struct search_ctx *c, const struct imap_search_key *k, size_t i)
 {
 	struct buf msg, headers, body;
-	struct mime_part *root;
 	bool found = false;
 
 	buf_init(&msg, 0);
 	buf_init(&headers, 0);
 	buf_init(&body, 0);
 	if (load_message(c, i, &msg, false) == 0) {
-		(void)mime_parse(msg.data, msg.len, NULL, &root);
-		(void)mime_extract_text(msg.data, msg.len, root, &headers, &body, 0);
-		mime_part_free(&root);
+		mail_index_text(msg.data, msg.len, &headers, &body);
 		found = mail_casefold_contains(body.data, body.len, k->str.data, k->str.len) ||
 			(k->type == IMAP_SK_TEXT &&
 			 mail_casefold_contains(headers.data, headers.len, k->str.data, k->str.len));

@@ -360,8 +360,6 @@ int store_text_index(struct store *s, store_text_fn *extract, unsigned max, uint
 /* The blob ids of mailbox_id's messages not yet in the index, ascending
  * (search reads those messages themselves). */
 int store_text_pending(struct store *s, int64_t mailbox_id, int64_t **blob_ids_r, size_t *n_r);
-/* How many blobs wait for the index. */
-int store_text_backlog(struct store *s, uint64_t *n_r);
 
 /* ---- quota (RFC 9208) --------------------------------------------------- */
 /* limit 0 means none. store_quota_get sums the account's messages (it

@@ -213,18 +213,3 @@ int store_text_pending(struct store *s, int64_t mailbox_id, int64_t **blob_ids_r
 	*n_r = n;
 	return 0;
 }
-
-int store_text_backlog(struct store *s, uint64_t *n_r)
-{
-	sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM text_queue");
-	int rc;
-
-	*n_r = 0;
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n_r = (uint64_t)sqlite3_column_int64(st, 0);
-	store_finish(s, st);
-	return rc == SQLITE_ROW ? 0 : store_fail_db(s, "text queue");
-}
