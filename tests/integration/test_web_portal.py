@@ -66,6 +66,7 @@ class Portal:
 
     def open(self, path):
         self.d.get(self.base + path)
+        self.wait_loaded()
 
     def shot(self, name):
         self.d.save_screenshot(os.path.join(ARTIFACTS, name + ".png"))
@@ -75,12 +76,20 @@ class Portal:
         el.clear()
         el.send_keys(value)
 
-    def click(self, button_id):
+    def click(self, button_id, by=By.ID):
         # every button posts a form: wait until the next page replaced this
         # one, so the test never reads the old page (stale elements, path)
         old = self.d.find_element(By.TAG_NAME, "html")
-        self.d.find_element(By.ID, button_id).click()
+        self.d.find_element(by, button_id).click()
         WebDriverWait(self.d, 30).until(staleness_of(old))
+        self.wait_loaded()
+
+    def wait_loaded(self):
+        # the old page is gone once staleness_of holds, but the new one may
+        # still be parsing: a body read then is "no such element" (seen in CI)
+        WebDriverWait(self.d, 30).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+            and d.find_elements(By.TAG_NAME, "body"))
 
     def text(self):
         return self.d.find_element(By.TAG_NAME, "body").text
@@ -172,7 +181,7 @@ def test_portal_walkthrough(t, browser):
     # revoke the app password: IMAP refuses it at once
     p.open("/app-passwords")
     p.shot("09-app-passwords")
-    browser.find_element(By.CSS_SELECTOR, "button.revoke").click()
+    p.click("button.revoke", By.CSS_SELECTOR)
     assert "revoked" in p.text()
     assert not imap_login(t, USER, app_password)
 
