@@ -173,7 +173,7 @@ static int entry_forward(struct store *st, struct cache_entry *e, uint64_t modse
 
 	if (e->modseq >= modseq)
 		return 0;
-	if (store_msgs_expunged(st, e->mailbox_id, e->modseq, &gone, &n) < 0)
+	if (store_msgs_gone(st, e->mailbox_id, e->modseq, e->msgs, e->n, &gone, &n) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
 		entry_remove_uid(e, gone[i]);

@@ -427,31 +427,11 @@ static void seen_done(struct imap_session *s, void *p, int result, const char *e
  * VANISHED (UID FETCH only) first reports the expunged UIDs in the set. */
 static void changedsince(struct imap_session *s, struct fetch_ctx *fc, struct imap_seqset *set)
 {
-	uint32_t *gone;
-	size_t i, k = 0, n;
+	size_t i, k = 0;
 	long idx;
 
-	if (fc->f.vanished &&
-	    store_msgs_expunged(s->srv->store, s->view->mb.id, fc->f.changedsince_modseq, &gone,
-				&n) == 0) {
-		struct imap_seqset v;
-		struct buf b;
-
-		imap_seqset_init(&v, 0);
-		for (i = 0; i < n; i++) {
-			if (imap_seqset_contains(set, gone[i]))
-				imap_seqset_add(&v, gone[i], gone[i]);
-		}
-		if (v.count > 0) {
-			buf_init(&b, 0);
-			imap_seqset_resolve(&v, 0);
-			imap_seqset_format(&v, &b);
-			imap_untagged(s, "VANISHED (EARLIER) %s", buf_cstr(&b));
-			buf_deinit(&b);
-		}
-		imap_seqset_deinit(&v);
-		free(gone);
-	}
+	if (fc->f.vanished)
+		imap_view_send_vanished_earlier(s, fc->f.changedsince_modseq, set, 0);
 	for (i = 0; i < fc->n; i++) {
 		idx = imap_view_find_uid(s->view, fc->uids[i]);
 		if (idx >= 0 && s->view->msgs[idx].modseq > fc->f.changedsince_modseq)

@@ -104,6 +104,7 @@ struct select_ctx {
 	uint32_t known_uidvalidity;
 	uint64_t known_modseq;
 	struct imap_seqset known_uids;	/* empty: every UID (3.2.5.1) */
+	struct imap_seqset match_seqs, match_uids;	/* seq-match-data (3.2.5.2) */
 };
 
 static void select_ctx_free(void *p)
@@ -112,6 +113,8 @@ static void select_ctx_free(void *p)
 
 	store_mailbox_deinit(&c->mb);
 	imap_seqset_deinit(&c->known_uids);
+	imap_seqset_deinit(&c->match_seqs);
+	imap_seqset_deinit(&c->match_uids);
 	free(c);
 }
 
@@ -152,34 +155,40 @@ static bool known_uid(struct select_ctx *c, uint32_t uid)
 	return c->known_uids.count == 0 || imap_seqset_contains(&c->known_uids, uid);
 }
 
+/* RFC 7162 3.2.5.2: the highest UID of the seq-match-data pairs that
+ * still sits at its sequence number; the client knows every expunge up to
+ * it. 0 if none matches. */
+static uint32_t matched_uid(struct imap_view *v, struct select_ctx *c)
+{
+	struct imap_seqset_iter si, ui;
+	uint32_t seq, uid, best = 0;
+
+	imap_seqset_resolve(&c->match_seqs, (uint32_t)v->n);
+	imap_seqset_resolve(&c->match_uids, v->mb.uidnext - 1);
+	imap_seqset_iter_init(&si);
+	imap_seqset_iter_init(&ui);
+	while (imap_seqset_next(&c->match_seqs, &si, &seq) &&
+	       imap_seqset_next(&c->match_uids, &ui, &uid) && seq <= v->n) {
+		if (v->msgs[seq - 1].uid == uid && uid > best)
+			best = uid;
+	}
+	return best;
+}
+
 /* RFC 7162 3.2.5.1: what changed since the client's known MODSEQ. */
 static void send_qresync(struct imap_session *s, struct select_ctx *c)
 {
 	struct imap_view *v = s->view;
-	struct imap_seqset vanished;
-	uint32_t *uids;
-	size_t n, i;
+	size_t i;
 	struct buf b;
 
 	if (c->known_uidvalidity != v->mb.uidvalidity)
 		return;
+	/* no known-uids: 1:<UIDNEXT - 1>, empty for a mailbox never used */
+	if (c->known_uids.count == 0 && v->mb.uidnext > 1)
+		imap_seqset_add(&c->known_uids, 1, v->mb.uidnext - 1);
 	imap_seqset_resolve(&c->known_uids, v->mb.uidnext - 1);
-	if (store_msgs_expunged(s->srv->store, v->mb.id, c->known_modseq, &uids, &n) == 0) {
-		imap_seqset_init(&vanished, 0);
-		for (i = 0; i < n; i++) {
-			if (known_uid(c, uids[i]))
-				imap_seqset_add(&vanished, uids[i], uids[i]);
-		}
-		if (vanished.count > 0) {
-			buf_init(&b, 0);
-			imap_seqset_resolve(&vanished, 0);
-			imap_seqset_format(&vanished, &b);
-			imap_untagged(s, "VANISHED (EARLIER) %s", buf_cstr(&b));
-			buf_deinit(&b);
-		}
-		imap_seqset_deinit(&vanished);
-		free(uids);
-	}
+	imap_view_send_vanished_earlier(s, c->known_modseq, &c->known_uids, matched_uid(v, c));
 	for (i = 0; i < v->n; i++) {
 		if (v->msgs[i].modseq <= c->known_modseq || !known_uid(c, v->msgs[i].uid))
 			continue;
@@ -278,13 +287,11 @@ static void select_open(struct imap_session *s, struct select_ctx *c)
 }
 
 /* QRESYNC's optional known-uids and seq-match-data (RFC 7162 3.2.5).
- * Every expunge is remembered, so the sample of sequence numbers cannot
- * narrow VANISHED further: it is checked for syntax, then not used. */
+ * The sample of sequence numbers only matters once the expunges the
+ * client asks about were pruned (store/expunged.c). */
 static int qresync_optional(struct imap_cursor *cur, struct select_ctx *c)
 {
 	const struct imap_arg *a = imap_arg_peek(cur);
-	struct imap_seqset seqs, uids;
-	int ret;
 
 	if (a != NULL && a->type == IMAP_ARG_ATOM) {
 		if (imap_arg_seqset(cur, &c->known_uids) < 0)
@@ -294,13 +301,12 @@ static int qresync_optional(struct imap_cursor *cur, struct select_ctx *c)
 	}
 	if (imap_arg_at_end(cur))
 		return 0;
-	imap_seqset_init(&seqs, c->known_uids.max_ranges);
-	imap_seqset_init(&uids, c->known_uids.max_ranges);
-	ret = imap_arg_list_enter(cur) < 0 || imap_arg_seqset(cur, &seqs) < 0 ||
-	      imap_arg_seqset(cur, &uids) < 0 || imap_arg_list_leave(cur) < 0 ? -1 : 0;
-	imap_seqset_deinit(&seqs);
-	imap_seqset_deinit(&uids);
-	return ret;
+	if (imap_arg_list_enter(cur) < 0 || imap_arg_seqset(cur, &c->match_seqs) < 0 ||
+	    imap_arg_seqset(cur, &c->match_uids) < 0 || imap_arg_list_leave(cur) < 0)
+		return -1;
+	if (c->match_seqs.saved || c->match_uids.saved)
+		return imap_cursor_fail(cur, "Saved search results ($) are not supported");
+	return 0;
 }
 
 /* (CONDSTORE) or (QRESYNC (uidvalidity modseq ...)) after the name. */
@@ -340,6 +346,8 @@ static void select_or_examine(struct imap_session *s, struct imap_cursor *cur, b
 	buf_init(&name, 0);
 	c = xcalloc(1, sizeof(*c));
 	imap_seqset_init(&c->known_uids, s->limits.max_seqset_ranges);
+	imap_seqset_init(&c->match_seqs, s->limits.max_seqset_ranges);
+	imap_seqset_init(&c->match_uids, s->limits.max_seqset_ranges);
 	if (imap_mailbox_arg(s, cur, &name) < 0 || select_params(s, cur, c) < 0 ||
 	    imap_arg_end(cur) < 0) {
 		buf_deinit(&name);

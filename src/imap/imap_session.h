@@ -148,6 +148,14 @@ void imap_view_own(struct imap_view *v, size_t need);
 void imap_view_sync(struct imap_session *s, bool allow_expunge);
 /* Picks up keywords new to the mailbox (sends FLAGS/PERMANENTFLAGS). */
 void imap_view_reload_keywords(struct imap_session *s);
+/* RFC 7162 3.2.5.1 and 3.2.6: "* VANISHED (EARLIER)" for the UIDs of
+ * known (resolved) expunged after MODSEQ since. Where the mailbox's
+ * expunge rows no longer reach back that far (store/expunged.c), it lists
+ * every UID of known below UIDNEXT and above `above` (what seq-match-data
+ * vouched for, 3.2.5.2) that is not in the mailbox: more than vanished,
+ * which RFC 7162 5.3 allows. */
+void imap_view_send_vanished_earlier(struct imap_session *s, uint64_t since,
+				     const struct imap_seqset *known, uint32_t above);
 /* Message index for a sequence number or UID; -1 if none. */
 long imap_view_find_uid(const struct imap_view *v, uint32_t uid);
 /* Resolves a sequence set (uid or seq per s->uid) into view indexes

@@ -239,7 +239,7 @@ static void apply_expunges(struct imap_session *s, uint64_t upto)
 	size_t n, i;
 	long idx;
 
-	if (store_msgs_expunged(s->srv->store, v->mb.id, v->expunge_modseq, &uids, &n) < 0)
+	if (store_msgs_gone(s->srv->store, v->mb.id, v->expunge_modseq, v->msgs, v->n, &uids, &n) < 0)
 		return;
 	imap_seqset_init(&vanished, 0);
 	for (i = 0; i < n; i++) {
@@ -266,6 +266,84 @@ static void apply_expunges(struct imap_session *s, uint64_t upto)
 	imap_seqset_deinit(&vanished);
 	free(uids);
 	v->expunge_modseq = upto;
+}
+
+/* Adds to out the UIDs of [lo, hi] not in present (ascending, n). */
+static void add_absent(struct imap_seqset *out, uint32_t lo, uint32_t hi, const uint32_t *present,
+		       size_t n)
+{
+	size_t a = 0, b = n;
+	uint64_t cur = lo;
+
+	while (a < b) {		/* first present >= lo */
+		size_t mid = a + (b - a) / 2;
+
+		if (present[mid] < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < n && present[a] <= hi; a++) {
+		if (present[a] > cur)
+			imap_seqset_add(out, (uint32_t)cur, present[a] - 1);
+		cur = (uint64_t)present[a] + 1;
+	}
+	if (cur <= hi)
+		imap_seqset_add(out, (uint32_t)cur, hi);
+}
+
+/* The fallback of imap_view_send_vanished_earlier: each UID of known,
+ * above `above` and below UIDNEXT, that is not in the mailbox now. */
+static int absent_uids(struct imap_session *s, const struct imap_seqset *known, uint32_t above,
+		       struct imap_seqset *out)
+{
+	uint32_t *present, top = s->view->mb.uidnext - 1;
+	size_t n;
+	unsigned r;
+
+	if (store_msgs_uids(s->srv->store, s->view->mb.id, &present, &n) < 0)
+		return -1;
+	for (r = 0; r < known->count; r++) {
+		uint32_t lo = known->ranges[r].lo, hi = known->ranges[r].hi;
+
+		if (lo <= above)
+			lo = above + 1;
+		if (hi > top)
+			hi = top;
+		if (lo != 0 && lo <= hi)
+			add_absent(out, lo, hi, present, n);
+	}
+	free(present);
+	return 0;
+}
+
+void imap_view_send_vanished_earlier(struct imap_session *s, uint64_t since,
+				     const struct imap_seqset *known, uint32_t above)
+{
+	struct imap_seqset out;
+	uint32_t *uids;
+	size_t n, i;
+	struct buf b;
+	int rc = store_msgs_expunged(s->srv->store, s->view->mb.id, since, &uids, &n);
+
+	if (rc < 0)
+		return;
+	imap_seqset_init(&out, 0);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (imap_seqset_contains(known, uids[i]))
+			imap_seqset_add(&out, uids[i], uids[i]);
+	}
+	free(uids);
+	if (rc == 1 && absent_uids(s, known, above, &out) < 0)
+		imap_seqset_clear(&out);
+	if (out.count > 0) {
+		buf_init(&b, 0);
+		imap_seqset_resolve(&out, 0);
+		imap_seqset_format(&out, &b);
+		imap_untagged(s, "VANISHED (EARLIER) %s", buf_cstr(&b));
+		buf_deinit(&b);
+	}
+	imap_seqset_deinit(&out);
 }
 
 /* Merges new and changed messages; returns how many are new. */

@@ -45,6 +45,7 @@ struct commit_job {
 #define TEXT_BATCH_MAX 64
 #define TEXT_POLL_US 1000000
 #define TEXT_RETRY_US 10000000		/* after a failed slice */
+#define PRUNE_INTERVAL_US 1000000
 
 struct committer {
 	pthread_mutex_t lock;
@@ -58,6 +59,7 @@ struct committer {
 	store_text_fn *text_fn;
 	bool text_more;			/* text_queue may hold rows (thread only) */
 	uint64_t text_retry_at;		/* time_mono_us() before which not to index */
+	uint64_t prune_at;		/* ... not to prune expunge history */
 	/* the checkpointer, under the same lock */
 	pthread_t ckpt_thread;
 	pthread_cond_t ckpt_cond;
@@ -218,6 +220,28 @@ static void index_text(struct committer *c)
 			  (unsigned long long)(time_mono_us() - t0));
 }
 
+/* Expunge history is pruned to STORE_EXPUNGED_KEEP rows per mailbox
+ * (expunged.c), at most every PRUNE_INTERVAL_US (a look at a large
+ * mailbox's rows takes about a ms), also without fsync: a lost prune is
+ * simply redone. */
+static void prune_expunged(struct committer *c)
+{
+	uint64_t t0 = time_mono_us();
+	size_t dropped;
+
+	if (c->store->n_expunged_dirty == 0 || t0 < c->prune_at)
+		return;
+	c->prune_at = t0 + PRUNE_INTERVAL_US;
+	if (store_exec(c->store, "PRAGMA synchronous = NORMAL") < 0 ||
+	    store_expunged_prune(c->store, STORE_EXPUNGED_KEEP, &dropped) < 0) {
+		log_warn("store expunged prune: %s", store_error(c->store));
+		return;
+	}
+	if (dropped > 0)
+		log_debug("store expunged prune rows=%zu us=%llu", dropped,
+			  (unsigned long long)(time_mono_us() - t0));
+}
+
 static bool stopping(struct committer *c)
 {
 	bool stop;
@@ -239,8 +263,10 @@ static void *committer_main(void *arg)
 		if (batch != NULL) {
 			run_taken(c, batch);
 			c->text_more = c->text_fn != NULL;	/* a job may have queued text */
-		} else if (c->text_fn != NULL && !stopping(c)) {
-			index_text(c);
+		} else if (!stopping(c)) {
+			prune_expunged(c);
+			if (c->text_fn != NULL)
+				index_text(c);
 		}
 	}
 	return NULL;

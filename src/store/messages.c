@@ -95,18 +95,6 @@ int store_mailbox_bump(struct store *s, int64_t mailbox_id, uint64_t *modseq_r)
 	return 0;
 }
 
-int store_expunged_add(struct store *s, int64_t mailbox_id, uint32_t uid, uint64_t modseq)
-{
-	sqlite3_stmt *st = store_stmt(s, STMT_EXPUNGED_INSERT);
-
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, (int64_t)modseq);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail_db(s, "expunged insert");
-	return 0;
-}
-
 static int insert_message(struct store *s, struct store_delivery *d, int64_t blob_id,
 			  struct store_delivery_rcpt *r, int64_t mailbox_id, uint32_t uid,
 			  uint64_t modseq)

@@ -73,36 +73,6 @@ int store_msgs_changed(struct store *s, int64_t mailbox_id, uint64_t since,
 			 " AND modseq > ?2 ORDER BY uid", mailbox_id, since, msgs_r, n_r);
 }
 
-int store_msgs_expunged(struct store *s, int64_t mailbox_id, uint64_t since, uint32_t **uids_r,
-			size_t *n_r)
-{
-	uint32_t *uids = NULL;
-	size_t n = 0;
-	sqlite3_stmt *st;
-	int rc;
-
-	*uids_r = NULL;
-	*n_r = 0;
-	if ((st = store_prepare(s, "SELECT uid FROM expunged INDEXED BY expunged_modseq"
-			       " WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid")) == NULL)
-		return store_fail_db(s, "prepare");
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, (int64_t)since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((n & (n - 1)) == 0)	/* n is 0 or a power of two: grow */
-			uids = xrealloc(uids, (n ? n * 2 : 16) * sizeof(*uids));
-		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
-	}
-	store_finish(s, st);
-	if (rc != SQLITE_DONE) {
-		free(uids);
-		return store_fail_db(s, "expunged list");
-	}
-	*uids_r = uids;
-	*n_r = n;
-	return 0;
-}
-
 static void apply_op(enum store_flag_op op, uint32_t flags, uint64_t keywords,
 		     struct store_flag_result *r)
 {

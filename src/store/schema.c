@@ -191,6 +191,10 @@ static const char *const migrations[] = {
 	 * time, holding every job queued behind it; the indexer merges in
 	 * bounded steps of its own instead ('merge', text_index.c) */
 	"INSERT INTO blob_text (blob_text, rank) VALUES ('automerge', 0);",
+
+	/* 7 -> 8: expunged rows are pruned (expunged.c); expunges at or below
+	 * a mailbox's floor are no longer listed. */
+	"ALTER TABLE mailboxes ADD COLUMN expunge_floor INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -330,6 +330,7 @@ void store_close(struct store **sp)
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	free(s->data_dir);
+	free(s->expunged_dirty);
 	free(s);
 	*sp = NULL;
 }

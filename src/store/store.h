@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_HASH_LEN 32
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_EXPAND_MAX 1000	/* targets one address may expand to */
 #define STORE_ALIAS_DEPTH 8	/* alias -> alias nesting */
 
@@ -295,9 +295,25 @@ int store_msgs_load(struct store *s, int64_t mailbox_id, struct store_msg **msgs
 /* Messages whose MODSEQ is above since (new or changed), in UID order. */
 int store_msgs_changed(struct store *s, int64_t mailbox_id, uint64_t since,
 		       struct store_msg **msgs_r, size_t *n_r);
-/* UIDs expunged with a MODSEQ above since, ascending. */
+/* UIDs expunged with a MODSEQ above since, ascending. Returns 0, or 1 when
+ * the rows back to since were pruned (expunged.c): the list then lacks
+ * older expunges, and the caller compares UIDs (store_msgs_uids). */
 int store_msgs_expunged(struct store *s, int64_t mailbox_id, uint64_t since, uint32_t **uids_r,
 			size_t *n_r);
+/* Like store_msgs_expunged, for a caller holding known (ascending by UID):
+ * where the rows do not reach back to since, the UIDs of known that are
+ * no longer in the mailbox. Returns 0 or -1. */
+int store_msgs_gone(struct store *s, int64_t mailbox_id, uint64_t since,
+		    const struct store_msg *known, size_t n_known, uint32_t **gone_r, size_t *n_r);
+/* The UIDs in the mailbox now, ascending (allocated). */
+int store_msgs_uids(struct store *s, int64_t mailbox_id, uint32_t **uids_r, size_t *n_r);
+/* Rows of expunges kept per mailbox; older ones are pruned when idle. */
+#define STORE_EXPUNGED_KEEP 10000
+/* Prunes each mailbox this store expunged from since the last call to its
+ * newest keep rows, in one transaction (the committer runs it when idle;
+ * a prune that failed or was lost in a crash is redone after the
+ * mailbox's next expunge). */
+int store_expunged_prune(struct store *s, unsigned keep, size_t *dropped_r);
 
 enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 struct store_flag_result {

@@ -49,6 +49,9 @@ struct store {
 	bool read_txn;		/* the outermost one opened a transaction */
 	char error[512];
 	bool readonly;
+	/* mailboxes with expunges since the last store_expunged_prune() */
+	int64_t *expunged_dirty;	/* owned */
+	size_t n_expunged_dirty;
 };
 
 /* Records "what: sqlite message" as the store's error; returns -1. */

@@ -3,6 +3,7 @@ RFC 3501 6.3.1 for \\Recent), READ-WRITE / READ-ONLY, CONDSTORE
 HIGHESTMODSEQ (RFC 7162 3.1.2), QRESYNC VANISHED (EARLIER) (RFC 7162
 3.2.5), [CLOSED] on reselect, CLOSE and UNSELECT."""
 import re
+import time
 
 import pytest
 
@@ -206,6 +207,7 @@ def qresync_selected(tern, n):
     user, password, _ = user_with_messages(tern, n)
     r = raw_login(tern, user, password)
     r.ok("ENABLE QRESYNC")
+    r.user = user
     _, lines = r.cmd("SELECT INBOX")
     uv = uidvalidity_of(lines)
     modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1))
@@ -227,7 +229,8 @@ def test_qresync_select_reports_vanished_earlier(tern):
 
 def test_qresync_known_uids_limit_what_is_reported(tern):
     """RFC 7162 3.2.5.1: with known-uids, VANISHED and FETCH cover only
-    those; seq-match-data is accepted (every expunge is remembered)."""
+    those; seq-match-data is accepted, and not needed while the expunges
+    asked about are still on record."""
     r, uv, modseq = qresync_selected(tern, 6)
     r.ok("STORE 1,2 +FLAGS.SILENT (\\Deleted)")
     r.ok("EXPUNGE")
@@ -247,6 +250,107 @@ def test_qresync_known_uids_limit_what_is_reported(tern):
         tagged, _ = r.cmd("SELECT INBOX " + bad % (uv, modseq))
         assert tagged.startswith("BAD"), (bad, tagged)
     r.ok("NOOP")
+    r.close()
+
+
+def inbox_id(tern, user):
+    return int(tern.sql("SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id"
+                        " WHERE a.localpart = '%s' AND m.name = 'INBOX'" % user.split("@")[0]))
+
+
+def prune_all_expunges(tern, mailbox):
+    """What ternd's prune leaves once it dropped every row of the mailbox
+    (store/expunged.c), done behind its back."""
+    tern.sql("BEGIN; UPDATE mailboxes SET expunge_floor = highestmodseq WHERE id = %d;"
+             " DELETE FROM expunged WHERE mailbox_id = %d; COMMIT" % (mailbox, mailbox))
+
+
+def test_qresync_after_pruned_expunges_lists_every_absent_uid(tern):
+    """RFC 7162 5.3: once the expunges since the client's MODSEQ are no
+    longer on record, VANISHED (EARLIER) lists every UID not present (more
+    than vanished since), narrowed by known-uids and seq-match-data."""
+    r, uv, _ = qresync_selected(tern, 6)
+    user = r.user
+    r.ok("UID STORE 2 +FLAGS.SILENT (\\Deleted)")
+    r.ok("EXPUNGE")                       # before the client's MODSEQ
+    r.ok("UNSELECT")
+    _, lines = r.cmd("SELECT INBOX")
+    modseq = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines)).group(1))
+    r.ok("UID STORE 3,5 +FLAGS.SILENT (\\Deleted)")
+    r.ok("EXPUNGE")                       # after it: UIDs 1, 4, 6 are left
+    r.ok("UNSELECT")
+    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d %d))" % (uv, modseq))
+    assert "* VANISHED (EARLIER) 3,5" in lines, lines     # exact while on record
+    r.ok("UNSELECT")
+
+    prune_all_expunges(tern, inbox_id(tern, user))
+    cases = [("", "2:3,5"), (" 4:6", "5"), (" 1:6 (2 4)", "5"), (" 1:6 (1:2 1,3)", "2:3,5"),
+             (" 1:6 (3 6)", None)]
+    for params, vanished in cases:
+        tagged, lines = r.cmd("SELECT INBOX (QRESYNC (%d %d%s))" % (uv, modseq, params))
+        assert tagged == "OK [READ-WRITE] SELECT completed", (params, tagged)
+        got = [l for l in lines if "VANISHED" in l]
+        assert got == (["* VANISHED (EARLIER) " + vanished] if vanished else []), (params, got)
+        r.ok("UNSELECT")
+    r.ok("SELECT INBOX")
+    _, lines = r.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % modseq)
+    assert lines[0] == "* VANISHED (EARLIER) 2:3,5", lines
+    r.close()
+
+
+def test_session_sync_after_pruned_expunges_compares_uids(tern):
+    """A session whose view predates the pruned rows still learns of each
+    expunge (as EXPUNGE, or VANISHED with QRESYNC), and of nothing else."""
+    user, password, _ = user_with_messages(tern, 4)
+    plain = raw_login(tern, user, password)
+    plain.ok("SELECT INBOX")
+    q = raw_login(tern, user, password)
+    q.ok("ENABLE QRESYNC")
+    q.ok("SELECT INBOX")
+    other = raw_login(tern, user, password)
+    other.ok("SELECT INBOX")
+    other.ok("UID STORE 2,3 +FLAGS.SILENT (\\Deleted)")
+    other.ok("EXPUNGE")
+    prune_all_expunges(tern, inbox_id(tern, user))
+    assert plain.ok("NOOP") == ["* 2 EXPUNGE", "* 2 EXPUNGE"]
+    assert q.ok("NOOP") == ["* VANISHED 2:3"]
+    _, lines = plain.cmd("UID FETCH 1:* (FLAGS)")
+    assert [re.search(r"UID (\d+)", l).group(1) for l in lines] == ["1", "4"], lines
+    # a new SELECT starts from ternd's shared copy of the list, last
+    # brought up to date before the expunge
+    fresh = raw_login(tern, user, password)
+    assert "* 2 EXISTS" in fresh.ok("SELECT INBOX")
+    _, lines = fresh.cmd("UID FETCH 1:* (FLAGS)")
+    assert [re.search(r"UID (\d+)", l).group(1) for l in lines] == ["1", "4"], lines
+    for c in (plain, q, other, fresh):
+        c.close()
+
+
+def test_committer_prunes_expunge_history(tern):
+    """The committer keeps the newest 10,000 expunge rows per mailbox that
+    had an expunge, raises the floor, and QRESYNC stays right either side
+    of it."""
+    r, uv, _ = qresync_selected(tern, 2)
+    mailbox = inbox_id(tern, r.user)
+    # 10,005 old expunges on record, MODSEQ 1..10005, for UIDs never used
+    tern.sql("BEGIN; UPDATE mailboxes SET highestmodseq = 20000 WHERE id = %d;"
+             " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)"
+             " INSERT INTO expunged SELECT %d, 100000 + i, i FROM n; COMMIT" % (mailbox, mailbox))
+    r.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+    r.ok("EXPUNGE")                       # MODSEQ 20001: the mailbox is pruned
+    for _ in range(100):
+        if tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d" % mailbox) != "0":
+            break
+        time.sleep(0.1)
+    # newest first: 20001, 10005, ... ; the 10,001st has MODSEQ 6
+    assert tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d" % mailbox) == "6"
+    assert tern.sql("SELECT count(*) FROM expunged WHERE mailbox_id = %d" % mailbox) == "10000"
+    r.ok("UNSELECT")
+    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d 20000))" % uv)
+    assert "* VANISHED (EARLIER) 1" in lines, lines
+    r.ok("UNSELECT")
+    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d 5))" % uv)
+    assert "* VANISHED (EARLIER) 1" in lines, lines       # all of 1:1 absent
     r.close()
 
 

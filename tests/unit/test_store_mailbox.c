@@ -278,6 +278,80 @@ static void test_expunge_records_vanished_uids(void **state)
 	free(unlink_paths);
 }
 
+static uint64_t highestmodseq(struct fixture *f)
+{
+	struct store_mailbox mb;
+	uint64_t m;
+
+	assert_int_equal(store_mailbox_get(f->s, f->account, "INBOX", &mb), 1);
+	m = mb.highestmodseq;
+	store_mailbox_deinit(&mb);
+	return m;
+}
+
+static void expunge_uids(struct fixture *f, const uint32_t *uids, size_t n)
+{
+	uint32_t *gone;
+	char **unlink_paths = NULL;
+	size_t n_gone, n_unlink = 0, i;
+
+	must(f->s, store_msgs_expunge(f->s, f->inbox, uids, n, &gone, &n_gone, &unlink_paths,
+				      &n_unlink), "expunge");
+	assert_int_equal(n_gone, n);
+	for (i = 0; i < n_unlink; i++)
+		free(unlink_paths[i]);
+	free(unlink_paths);
+	free(gone);
+}
+
+/* RFC 7162 5.3: the expunge history is bounded; below the floor the store
+ * says "unknown" and store_msgs_gone compares UIDs instead. */
+static void test_expunged_prune_keeps_newest_and_raises_floor(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg known[6] = { 0 };
+	uint32_t uids[6], *list;
+	uint64_t start, batch;
+	size_t n, dropped, i;
+	char text[8];
+
+	for (i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "p%zu", i);
+		uids[i] = known[i].uid = append(f, f->inbox, text, 0);
+	}
+	start = highestmodseq(f);
+	expunge_uids(f, &uids[0], 1);
+	expunge_uids(f, &uids[1], 1);
+	expunge_uids(f, &uids[2], 2);	/* uids[2] and [3] share a MODSEQ */
+	batch = highestmodseq(f);
+	expunge_uids(f, &uids[4], 1);
+
+	/* the third newest row has the batch's MODSEQ: the whole batch goes */
+	must(f->s, store_expunged_prune(f->s, 2, &dropped), "prune");
+	assert_int_equal(dropped, 4);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM expunged"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT max(expunge_floor) FROM mailboxes"), batch);
+	must(f->s, store_expunged_prune(f->s, 2, &dropped), "prune again");
+	assert_int_equal(dropped, 0);	/* nothing expunged since */
+
+	assert_int_equal(store_msgs_expunged(f->s, f->inbox, batch, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0], uids[4]);
+	free(list);
+	assert_int_equal(store_msgs_expunged(f->s, f->inbox, batch - 1, &list, &n), 1);
+	free(list);
+
+	/* from before the floor: every known UID not present, only those */
+	must(f->s, store_msgs_gone(f->s, f->inbox, start, known, 6, &list, &n), "gone");
+	assert_int_equal(n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(list[i], uids[i]);
+	free(list);
+	must(f->s, store_msgs_gone(f->s, f->inbox, start, &known[5], 1, &list, &n), "gone");
+	assert_int_equal(n, 0);
+	free(list);
+}
+
 static void test_copy_and_move_keep_flags_and_keywords(void **state)
 {
 	struct fixture *f = *state;
@@ -442,6 +516,7 @@ static void test_meta_migrates_out_of_blobs(void **state)
 	store_close(&f->s);
 	sql_exec(f->dir, "UPDATE blobs SET envelope = 'E5', body = 'B5', sent_date = 7;"
 		 "DROP TABLE blob_meta; DROP INDEX expunged_modseq; DROP TABLE text_queue;"
+		 "ALTER TABLE mailboxes DROP COLUMN expunge_floor;"
 		 " PRAGMA user_version = 5");
 	f->s = store_open(f->dir, 0, &error);
 	if (f->s == NULL)
@@ -505,6 +580,7 @@ int main(void)
 		T(test_flags_update_and_unchangedsince),
 		T(test_keywords_get_bits_and_limit),
 		T(test_expunge_records_vanished_uids),
+		T(test_expunged_prune_keeps_newest_and_raises_floor),
 		T(test_copy_and_move_keep_flags_and_keywords),
 		T(test_search_text_finds_substrings),
 		T(test_text_index_catches_up),
