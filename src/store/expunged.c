@@ -16,6 +16,8 @@
 
 #include <stdlib.h>
 
+#define EXPUNGED_DIRTY_MAX 1024	/* mailboxes remembered for the next prune */
+
 int store_expunged_add(struct store *s, int64_t mailbox_id, uint32_t uid, uint64_t modseq)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_EXPUNGED_INSERT);
@@ -26,8 +28,12 @@ int store_expunged_add(struct store *s, int64_t mailbox_id, uint32_t uid, uint64
 	sqlite3_bind_int64(st, 3, (int64_t)modseq);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return store_fail_db(s, "expunged insert");
-	for (i = 0; i < s->n_expunged_dirty; i++) {
-		if (s->expunged_dirty[i] == mailbox_id)
+	/* an account's deletion touches all its mailboxes: past the bound the
+	 * rest wait for their next expunge, which marks them again */
+	if (s->n_expunged_dirty == EXPUNGED_DIRTY_MAX)
+		return 0;
+	for (i = s->n_expunged_dirty; i > 0; i--) {	/* the last one is likeliest */
+		if (s->expunged_dirty[i - 1] == mailbox_id)
 			return 0;
 	}
 	s->expunged_dirty = xrealloc(s->expunged_dirty,
