@@ -230,6 +230,20 @@ static void send_flags(struct imap_session *s, size_t i)
 	buf_deinit(&b);
 }
 
+/* "* VANISHED [(EARLIER) ]uids" (RFC 7162 3.2.10), if set is not empty. */
+static void send_vanished(struct imap_session *s, const char *earlier, struct imap_seqset *set)
+{
+	struct buf b;
+
+	if (set->count == 0)
+		return;
+	buf_init(&b, 0);
+	imap_seqset_resolve(set, 0);
+	imap_seqset_format(set, &b);
+	imap_untagged(s, "VANISHED %s%s", earlier, buf_cstr(&b));
+	buf_deinit(&b);
+}
+
 /* Removes expunged UIDs from the view and tells the client. */
 static void apply_expunges(struct imap_session *s, uint64_t upto)
 {
@@ -254,15 +268,7 @@ static void apply_expunges(struct imap_session *s, uint64_t upto)
 		else
 			imap_untagged(s, "%ld EXPUNGE", idx + 1);
 	}
-	if (vanished.count > 0) {
-		struct buf b;
-
-		buf_init(&b, 0);
-		imap_seqset_resolve(&vanished, 0);
-		imap_seqset_format(&vanished, &b);
-		imap_untagged(s, "VANISHED %s", buf_cstr(&b));
-		buf_deinit(&b);
-	}
+	send_vanished(s, "", &vanished);
 	imap_seqset_deinit(&vanished);
 	free(uids);
 	v->expunge_modseq = upto;
@@ -323,7 +329,6 @@ void imap_view_send_vanished_earlier(struct imap_session *s, uint64_t since,
 	struct imap_seqset out;
 	uint32_t *uids;
 	size_t n, i;
-	struct buf b;
 	int rc = store_msgs_expunged(s->srv->store, s->view->mb.id, since, &uids, &n);
 
 	if (rc < 0)
@@ -336,13 +341,7 @@ void imap_view_send_vanished_earlier(struct imap_session *s, uint64_t since,
 	free(uids);
 	if (rc == 1 && absent_uids(s, known, above, &out) < 0)
 		imap_seqset_clear(&out);
-	if (out.count > 0) {
-		buf_init(&b, 0);
-		imap_seqset_resolve(&out, 0);
-		imap_seqset_format(&out, &b);
-		imap_untagged(s, "VANISHED (EARLIER) %s", buf_cstr(&b));
-		buf_deinit(&b);
-	}
+	send_vanished(s, "(EARLIER) ", &out);
 	imap_seqset_deinit(&out);
 }
 

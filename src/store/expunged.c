@@ -144,6 +144,21 @@ int store_msgs_gone(struct store *s, int64_t mailbox_id, uint64_t since,
 	return 0;
 }
 
+/* Runs sql with ?1 = mailbox_id and ?2 = floor, expecting no rows. */
+static int exec_mailbox_floor(struct store *s, const char *sql, int64_t mailbox_id, int64_t floor)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, floor);
+	rc = sqlite3_step(st);
+	store_finish(s, st);
+	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
+}
+
 /* Drops all but the newest keep rows of the mailbox (inside a transaction). */
 static int prune_mailbox(struct store *s, int64_t mailbox_id, unsigned keep, size_t *dropped_r)
 {
@@ -163,24 +178,12 @@ static int prune_mailbox(struct store *s, int64_t mailbox_id, unsigned keep, siz
 		return rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
 	/* every row of that MODSEQ goes: the floor means "expunges at or below
 	 * it are unknown", so none of them may stay half-listed */
-	if ((st = store_prepare(s, "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2"))
-	    == NULL)
+	if (exec_mailbox_floor(s, "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2",
+			       mailbox_id, floor) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, floor);
-	rc = sqlite3_step(st);
 	*dropped_r += (size_t)sqlite3_changes(s->db);
-	store_finish(s, st);
-	if (rc != SQLITE_DONE)
-		return store_fail_db(s, "expunged prune");
-	if ((st = store_prepare(s, "UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?2)"
-			       " WHERE id = ?1")) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, floor);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunge floor");
+	return exec_mailbox_floor(s, "UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?2)"
+				  " WHERE id = ?1", mailbox_id, floor);
 }
 
 int store_expunged_prune(struct store *s, unsigned keep, size_t *dropped_r)
