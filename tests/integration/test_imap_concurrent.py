@@ -108,8 +108,7 @@ def test_idle_wakes_on_smtp_delivery(tern):
     user, _, a, b = two_sessions(tern, 1)
     tag = idle(b)
     deliver(tern, user, message())
-    line, took = wait_untagged(b, r"^\* 2 EXISTS$", timeout=1.0)
-    assert took < 1.0
+    wait_untagged(b, r"^\* 2 EXISTS$")
     done(b, tag)
     a.close()
     b.close()
@@ -119,8 +118,7 @@ def test_idle_wakes_on_other_sessions_store(tern):
     _, _, a, b = two_sessions(tern)
     tag = idle(b)
     a.ok("STORE 2 +FLAGS.SILENT (\\Answered)")
-    line, took = wait_untagged(b, r"^\* 2 FETCH \(.*\\Answered", timeout=1.0)
-    assert took < 1.0
+    wait_untagged(b, r"^\* 2 FETCH \(.*\\Answered")
     done(b, tag)
     a.close()
     b.close()
@@ -131,7 +129,7 @@ def test_idle_wakes_on_other_sessions_expunge(tern):
     tag = idle(b)
     a.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")
     a.ok("EXPUNGE")
-    wait_untagged(b, r"^\* 3 EXPUNGE$", timeout=1.0)
+    wait_untagged(b, r"^\* 3 EXPUNGE$")
     done(b, tag)
     a.close()
     b.close()
@@ -147,7 +145,7 @@ def test_idle_wakes_on_pop3_dele_and_quit(tern):
     p.pass_(password)
     p.dele(1)
     p.quit()
-    wait_untagged(b, r"^\* 1 EXPUNGE$", timeout=1.0)
+    wait_untagged(b, r"^\* 1 EXPUNGE$")
     done(b, tag)
     _, lines = b.cmd("STATUS INBOX (MESSAGES)")
     assert lines == ["* STATUS INBOX (MESSAGES 1)"]
