@@ -3,6 +3,7 @@
 
 Usage: imap-ops.py HOST PORT USER PASS [--load] [--messages 100000]
                    [--search-messages 10000] [--reps 5] [--json OUT]
+                   [--only select,fetch_flags,...]
 
 Reuses the message generator, connection and APPEND engine of
 ../../shared/bench/imap-ops.py (imported, not copied), so both servers get
@@ -26,8 +27,11 @@ Timed (time from sending the command to its tagged OK, all data read):
   search_text   UID SEARCH TEXT zephyrquokka on bench10k (hits checked)
   append        1000 x 4 KiB, one session, one APPEND per round trip
                 (synchronising literal), into a new mailbox per repetition
+  idle_wake     a 4 KiB APPEND (LITERAL+) on one session until another
+                session, IDLE on that mailbox, reads its EXISTS (50 samples)
 Last line: imap-ops: select_ms=.. fetch_flags_ms=.. fetch_env_bs_ms=..
-           search_text_ms=.. append_per_s=.. load_100k_s=.. load_10k_s=..
+           search_text_ms=.. append_per_s=.. idle_wake_ms=.. load_100k_s=..
+           load_10k_s=..
 (medians; NA when an operation failed, with its error printed above).
 """
 import argparse
@@ -65,6 +69,7 @@ def main():
     ap.add_argument("--append-reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json")
+    ap.add_argument("--only", help="comma-separated operations to run (default: all)")
     a = ap.parse_args()
 
     def connect():
@@ -182,13 +187,43 @@ def main():
         c.logout()
         record("append", samples, {"per_s": round(1000 / statistics.median(samples))})
 
-    guarded("select", op_select)
-    guarded("fetch_flags", op_fetch_flags)
-    guarded("fetch_env_bs", op_fetch_env)
-    if "c" in state:
-        state["c"].logout()
-    guarded("search_text", op_search)
-    guarded("append", op_append)
+    def op_idle_wake():
+        """APPEND on one session until an IDLE session on the same mailbox
+        reads the new EXISTS; a fresh mailbox, reps x 10 samples."""
+        box = ("bench-idle-%s" % time.strftime("%H%M%S")).encode()
+        a_ = connect()
+        a_.ok(b"CREATE " + box)
+        b_ = connect()
+        b_.ok(b"SELECT " + box)
+        b_.sock.sendall(b"I1 IDLE\r\n")
+        while not b_.read_logical().startswith(b"+"):
+            pass
+        samples = []
+        for j in range(10 * a.reps):
+            msg = ops.small_message(a.seed, j)[0]
+            tag = a_.newtag()
+            t0 = time.perf_counter()
+            a_.sock.sendall(tag + b" APPEND " + box + b" {%d+}\r\n" % len(msg) + msg + b"\r\n")
+            want = b"* %d EXISTS" % (j + 1)
+            while b_.read_logical() != want:
+                pass
+            samples.append(time.perf_counter() - t0)
+            while not a_.read_logical().startswith(tag + b" OK"):
+                pass
+        b_.sock.sendall(b"DONE\r\n")
+        b_.logout()
+        a_.ok(b"DELETE " + box)
+        a_.logout()
+        record("idle_wake", samples, {"max_ms": "%.1f" % (max(samples) * 1000)})
+
+    only = set(a.only.split(",")) if a.only else None
+    for key, fn in (("select", op_select), ("fetch_flags", op_fetch_flags),
+                    ("fetch_env_bs", op_fetch_env), ("search_text", op_search),
+                    ("append", op_append), ("idle_wake", op_idle_wake)):
+        if only is None or key in only:
+            guarded(key, fn)
+        if key == "fetch_env_bs" and "c" in state:
+            state["c"].logout()
 
     o = res["ops"]
 
@@ -200,9 +235,9 @@ def main():
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
     print("imap-ops: select_ms=%s fetch_flags_ms=%s fetch_env_bs_ms=%s search_text_ms=%s "
-          "append_per_s=%s load_100k_s=%s load_10k_s=%s" % (
+          "append_per_s=%s idle_wake_ms=%s load_100k_s=%s load_10k_s=%s" % (
               m("select"), m("fetch_flags"), m("fetch_env_bs"), m("search_text"),
-              ap_rate, ld(BIG), ld(SMALL)))
+              ap_rate, m("idle_wake"), ld(BIG), ld(SMALL)))
     sys.exit(0 if all("error" not in v for v in o.values()) else 1)
 
 
