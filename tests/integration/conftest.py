@@ -326,7 +326,7 @@ class Raw:
         self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
         self.buf = b""
 
-    def closed(self, timeout=5):
+    def closed(self, timeout=30):
         """True if the server closes the connection (EOF) within timeout."""
         self.sock.settimeout(timeout)
         try:

@@ -128,7 +128,7 @@ def blob_files(t):
     return found
 
 
-def wait_for(predicate, timeout=10, interval=0.02):
+def wait_for(predicate, timeout=30, interval=0.02):
     """Polls predicate until it is true; returns its last value."""
     deadline = time.time() + timeout
     while True:
@@ -138,7 +138,7 @@ def wait_for(predicate, timeout=10, interval=0.02):
         time.sleep(interval)
 
 
-def wait_log(t, text, timeout=10, start=0):
+def wait_log(t, text, timeout=30, start=0):
     """Waits until text appears in t's log after offset start."""
     return wait_for(lambda: text in t.log()[start:], timeout)
 

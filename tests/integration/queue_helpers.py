@@ -128,7 +128,7 @@ def stored_message(t, mid):
     return raw + bytes.fromhex(data)
 
 
-def wait_for(predicate, timeout=20, interval=0.05):
+def wait_for(predicate, timeout=30, interval=0.05):
     deadline = time.time() + timeout
     while True:
         value = predicate()

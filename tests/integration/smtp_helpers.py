@@ -127,7 +127,7 @@ def tmp_files(t):
     return os.listdir(os.path.join(t.data_dir, "tmp"))
 
 
-def wait_for(predicate, timeout=10):
+def wait_for(predicate, timeout=30):
     """Polls predicate until it is true; returns its last value."""
     deadline = time.time() + timeout
     while True:

@@ -3,11 +3,11 @@ clear refusals, --force, --generate, {SHA512-CRYPT}/{BLF-CRYPT}/{PLAIN}
 import (one and bulk), login with the imported hash and the rehash to
 Argon2id."""
 import subprocess
-import time
 
 import pytest
 
 from auth_helpers import auth_instance, imap_login, pop3_login, stop
+from pop3_helpers import wait_for
 
 POLICY = {"min_password_length": "12", "min_password_score": "3", "failure_delay": "0",
           "max_failures_per_ip": "1000", "max_failures_per_account": "1000"}
@@ -62,11 +62,8 @@ def stored_hash(t, local):
 
 
 def wait_for_argon2id(t, local):
-    for _ in range(100):
-        h = stored_hash(t, local)
-        if h.startswith("$argon2id$"):
-            return h
-        time.sleep(0.05)
+    """The rehash runs on a worker after the login: wait for it."""
+    wait_for(lambda: stored_hash(t, local).startswith("$argon2id$"))
     return stored_hash(t, local)
 
 
@@ -118,10 +115,7 @@ def test_argon2_parameters_from_config_trigger_rehash(base_dir, certs):
         # running config asks for other parameters: the next login rehashes
         assert "$m=65536,t=2,p=1$" in stored_hash(t, "alice")
         assert imap_login(t, "alice@a.test", PASSWORDS["alice@a.test"])[0]
-        for _ in range(100):
-            if "$m=16384,t=3,p=1$" in stored_hash(t, "alice"):
-                break
-            time.sleep(0.05)
+        wait_for(lambda: "$m=16384,t=3,p=1$" in stored_hash(t, "alice"))
         assert "$m=16384,t=3,p=1$" in stored_hash(t, "alice")
         assert pop3_login(t, "alice@a.test", PASSWORDS["alice@a.test"])[0]
         # new hashes made by the CLI use them too

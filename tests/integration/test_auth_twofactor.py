@@ -8,7 +8,7 @@ import pytest
 
 from auth_helpers import (app_password, auth_instance, enable_2fa, imap_login, oathtool,
                           pop3_login, smtp_login, stop)
-from pop3_helpers import new_user
+from pop3_helpers import new_user, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,8 @@ def test_with_2fa_account_password_fails_and_app_password_works(sec):
     assert smtp_login(sec, user, app)
     # retyped without dashes and in capitals, as people do
     assert imap_login(sec, user, app.replace("-", "").upper())[0]
-    assert "last_used=never" not in sec.cli("user", "app-password", "list", user).stdout
+    assert wait_for(lambda: "last_used=never" not in
+                    sec.cli("user", "app-password", "list", user).stdout)
 
 
 def test_without_2fa_both_passwords_work(sec):
@@ -110,12 +111,8 @@ def test_login_history_records_every_attempt(sec):
     user, password = new_user(sec)
     imap_login(sec, user, "wrong-password")
     pop3_login(sec, user, password)
-    import time
-    for _ in range(50):
-        out = sec.cli("user", "history", user).stdout
-        if out.count("\n") >= 2:
-            break
-        time.sleep(0.1)
-    lines = out.strip().splitlines()
+    # the history is written after the reply, on the store thread
+    wait_for(lambda: sec.cli("user", "history", user).stdout.count("\n") >= 2)
+    lines = sec.cli("user", "history", user).stdout.strip().splitlines()
     assert "protocol=pop3 ip=127.0.0.1 result=ok" in lines[0]
     assert "protocol=imap ip=127.0.0.1 result=failed" in lines[1]

@@ -108,5 +108,5 @@ def test_submit_on_587_reaches_b_over_imap_and_reply_on_465_reaches_a_over_pop3(
     assert r.returncode == 0, r.stderr
     assert wait_for(lambda: ("Re: lunch %s" % tok).encode() in pop3_all(a), timeout=30), \
         b.log()[-3000:]
-    assert a.sql("SELECT count(*) FROM queue") == "0"
-    assert b.sql("SELECT count(*) FROM queue") == "0"
+    assert wait_for(lambda: a.sql("SELECT count(*) FROM queue") == "0")
+    assert wait_for(lambda: b.sql("SELECT count(*) FROM queue") == "0")

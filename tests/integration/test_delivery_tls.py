@@ -9,7 +9,8 @@ from queue_helpers import Pair, token, wait_for
 def pair(base_dir, certs):
     p = Pair(base_dir, certs, sender_extra={"delivery.tls": "verify",
                                             "delivery.ca_file": certs.ca,
-                                            "queue.retry_first": "1h"})
+                                            "queue.retry_first": "1h",
+                                            "queue.retry_max": "2h"})
     yield p
     p.stop()
 

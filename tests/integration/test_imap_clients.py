@@ -241,7 +241,8 @@ def test_mutt_opens_inbox_over_imaps_with_right_count(tern, base_dir, deflate):
             "-e", "push <exit>", "-f", url]
     code, out = run_in_pty(argv, {"HOME": home, "TERM": "vt100"})
     assert code == 0, out[-2000:]
-    assert re.findall(rb"MSGCOUNT=(\d+) END", out) == [b"3"], out[-2000:]
+    # drawn once or, on a slow run, again: always with 3
+    assert set(re.findall(rb"MSGCOUNT=(\d+) END", out)) == {b"3"}, out[-2000:]
     for subject in (b"alpha", b"beta", b"gamma"):
         assert subject in out
     assert b"Closing connection" in out

@@ -3,12 +3,11 @@ RFC 3501 6.3.1 for \\Recent), READ-WRITE / READ-ONLY, CONDSTORE
 HIGHESTMODSEQ (RFC 7162 3.1.2), QRESYNC VANISHED (EARLIER) (RFC 7162
 3.2.5), [CLOSED] on reselect, CLOSE and UNSELECT."""
 import re
-import time
 
 import pytest
 
 from imap_helpers import (deliver, imap_instance, login, message, new_user, raw, raw_login,
-                          user_with_messages)
+                          user_with_messages, wait_for)
 
 
 @pytest.fixture(scope="module")
@@ -338,10 +337,8 @@ def test_committer_prunes_expunge_history(tern):
              " INSERT INTO expunged SELECT %d, 100000 + i, i FROM n; COMMIT" % (mailbox, mailbox))
     r.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)")
     r.ok("EXPUNGE")                       # MODSEQ 20001: the mailbox is pruned
-    for _ in range(100):
-        if tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d" % mailbox) != "0":
-            break
-        time.sleep(0.1)
+    wait_for(lambda: tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d"
+                              % mailbox) != "0")
     # newest first: 20001, 10005, ... ; the 10,001st has MODSEQ 6
     assert tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d" % mailbox) == "6"
     assert tern.sql("SELECT count(*) FROM expunged WHERE mailbox_id = %d" % mailbox) == "10000"

@@ -25,6 +25,9 @@ def test_kill9_mid_delivery_then_restart_delivers_each_recipient_once(pair):
     tok = pair.send(pair.alias(*rcpts, "bob@b.test"))
     assert wait_for(fake.stalled.is_set)
     assert wait_for(lambda: pair.inbox(pair.b, "bob@b.test", tok))
+    # b stores bob's copy before a drops bob's row: a kill in between
+    # would rightly send it again
+    assert wait_for(lambda: pair.queued("WHERE recipient = 'bob@b.test'") == 0)
     pair.a.kill9()
     assert wait_for(lambda: fake.discarded == 1)
     fake.stall = None

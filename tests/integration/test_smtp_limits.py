@@ -10,7 +10,7 @@ from smtp_helpers import connect, count, make_message, messages_with_token, tmp_
 def test_idle_client_gets_421_442_and_is_disconnected(fresh):
     t = fresh(extra={"smtp.command_timeout": "2s"})
     t.start()
-    r = connect(t)
+    r = connect(t, ehlo=None)
     r.sock.settimeout(30)
     code, text = r.reply()      # nothing sent: the server speaks first
     assert code == 421 and text.startswith("421 4.4.2 "), text
