@@ -233,7 +233,8 @@ static void prune_expunged(struct committer *c)
 		return;
 	c->prune_at = t0 + PRUNE_INTERVAL_US;
 	if (store_exec(c->store, "PRAGMA synchronous = NORMAL") < 0 ||
-	    store_expunged_prune(c->store, STORE_EXPUNGED_KEEP, &dropped) < 0) {
+	    store_expunged_prune(c->store, STORE_EXPUNGED_KEEP, STORE_EXPUNGED_CHUNK,
+				 &dropped) < 0) {
 		log_warn("store expunged prune: %s", store_error(c->store));
 		return;
 	}

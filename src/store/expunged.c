@@ -159,36 +159,61 @@ static int exec_mailbox_floor(struct store *s, const char *sql, int64_t mailbox_
 	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
 }
 
-/* Drops all but the newest keep rows of the mailbox (inside a transaction). */
-static int prune_mailbox(struct store *s, int64_t mailbox_id, unsigned keep, size_t *dropped_r)
+/* The MODSEQ of the mailbox's row at offset in the given order (sql with
+ * ?1 = mailbox_id, ?2 = offset); 0 when there is no such row. */
+static int modseq_at(struct store *s, const char *sql, int64_t mailbox_id, unsigned offset,
+		     int64_t *modseq_r)
 {
-	sqlite3_stmt *st;
-	int64_t floor;
+	sqlite3_stmt *st = store_prepare(s, sql);
 	int rc;
 
-	if ((st = store_prepare(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
-			       " WHERE mailbox_id = ?1 ORDER BY modseq DESC LIMIT 1 OFFSET ?2")) == NULL)
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, keep);
+	sqlite3_bind_int64(st, 2, offset);
 	rc = sqlite3_step(st);
-	floor = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*modseq_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	store_finish(s, st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
+}
+
+/* Drops the mailbox's rows older than its newest keep, at most about chunk
+ * of them, oldest first (inside a transaction). Returns 1 when rows to
+ * drop remain, 0 when done, -1 on error. */
+static int prune_mailbox(struct store *s, int64_t mailbox_id, unsigned keep, unsigned chunk,
+			 size_t *dropped_r)
+{
+	int64_t floor, oldest;
+	bool more;
+
+	if (modseq_at(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
+		      " WHERE mailbox_id = ?1 ORDER BY modseq DESC LIMIT 1 OFFSET ?2",
+		      mailbox_id, keep, &floor) < 0 ||
+	    modseq_at(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
+		      " WHERE mailbox_id = ?1 ORDER BY modseq LIMIT 1 OFFSET ?2",
+		      mailbox_id, chunk > 0 ? chunk - 1 : 0, &oldest) < 0)
+		return -1;
+	if (floor == 0)
+		return 0;
+	more = oldest != 0 && oldest < floor;	/* 0: fewer than chunk rows */
+	if (more)
+		floor = oldest;
 	/* every row of that MODSEQ goes: the floor means "expunges at or below
 	 * it are unknown", so none of them may stay half-listed */
 	if (exec_mailbox_floor(s, "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2",
 			       mailbox_id, floor) < 0)
 		return -1;
 	*dropped_r += (size_t)sqlite3_changes(s->db);
-	return exec_mailbox_floor(s, "UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?2)"
-				  " WHERE id = ?1", mailbox_id, floor);
+	if (exec_mailbox_floor(s, "UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?2)"
+			       " WHERE id = ?1", mailbox_id, floor) < 0)
+		return -1;
+	return more ? 1 : 0;
 }
 
-int store_expunged_prune(struct store *s, unsigned keep, size_t *dropped_r)
+int store_expunged_prune(struct store *s, unsigned keep, unsigned chunk, size_t *dropped_r)
 {
 	size_t i, n = s->n_expunged_dirty;
+	int rc;
 
 	*dropped_r = 0;
 	if (n == 0)
@@ -199,13 +224,17 @@ int store_expunged_prune(struct store *s, unsigned keep, size_t *dropped_r)
 	if (store_begin(s) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (prune_mailbox(s, s->expunged_dirty[i], keep, dropped_r) < 0) {
+		if ((rc = prune_mailbox(s, s->expunged_dirty[i], keep, chunk, dropped_r)) < 0) {
 			store_rollback(s);
+			s->n_expunged_dirty = 0;
 			return -1;
 		}
+		if (rc == 1)	/* kept for the next call, in place: the index trails i */
+			s->expunged_dirty[s->n_expunged_dirty++] = s->expunged_dirty[i];
 	}
 	if (store_commit(s) < 0) {
 		store_rollback(s);
+		s->n_expunged_dirty = 0;
 		return -1;
 	}
 	return 0;

@@ -309,11 +309,16 @@ int store_msgs_gone(struct store *s, int64_t mailbox_id, uint64_t since,
 int store_msgs_uids(struct store *s, int64_t mailbox_id, uint32_t **uids_r, size_t *n_r);
 /* Rows of expunges kept per mailbox; older ones are pruned when idle. */
 #define STORE_EXPUNGED_KEEP 10000
-/* Prunes each mailbox this store expunged from since the last call to its
- * newest keep rows, in one transaction (the committer runs it when idle;
- * a prune that failed or was lost in a crash is redone after the
- * mailbox's next expunge). */
-int store_expunged_prune(struct store *s, unsigned keep, size_t *dropped_r);
+/* Rows one prune drops per mailbox, oldest first (about 20 ms of work),
+ * so a backlog from before the pruning never holds the writer long. */
+#define STORE_EXPUNGED_CHUNK 20000
+/* Prunes each mailbox this store expunged from since the last call
+ * towards its newest keep rows, dropping at most chunk rows from each
+ * (more only where one MODSEQ covers more), in one transaction. A mailbox
+ * with more to drop stays for the next call. The committer runs it when
+ * idle; a prune that failed or was lost in a crash is redone after the
+ * mailbox's next expunge. */
+int store_expunged_prune(struct store *s, unsigned keep, unsigned chunk, size_t *dropped_r);
 
 enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 struct store_flag_result {

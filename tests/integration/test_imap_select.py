@@ -327,23 +327,26 @@ def test_session_sync_after_pruned_expunges_compares_uids(tern):
 
 def test_committer_prunes_expunge_history(tern):
     """The committer keeps the newest 10,000 expunge rows per mailbox that
-    had an expunge, raises the floor, and QRESYNC stays right either side
-    of it."""
+    had an expunge, a chunk of 20,000 a second, raises the floor, and
+    QRESYNC stays right either side of it."""
     r, uv, _ = qresync_selected(tern, 2)
     mailbox = inbox_id(tern, r.user)
-    # 10,005 old expunges on record, MODSEQ 1..10005, for UIDs never used
-    tern.sql("BEGIN; UPDATE mailboxes SET highestmodseq = 20000 WHERE id = %d;"
-             " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)"
+    # 30,005 old expunges on record, MODSEQ 1..30005, for UIDs never used
+    tern.sql("BEGIN; UPDATE mailboxes SET highestmodseq = 40000 WHERE id = %d;"
+             " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30005)"
              " INSERT INTO expunged SELECT %d, 100000 + i, i FROM n; COMMIT" % (mailbox, mailbox))
+    log_start = len(tern.log())
     r.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)")
-    r.ok("EXPUNGE")                       # MODSEQ 20001: the mailbox is pruned
-    wait_for(lambda: tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d"
-                              % mailbox) != "0")
-    # newest first: 20001, 10005, ... ; the 10,001st has MODSEQ 6
-    assert tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d" % mailbox) == "6"
+    r.ok("EXPUNGE")                       # MODSEQ 40001: the mailbox is pruned
+    # newest first: 40001, 30005, ... ; the 10,001st has MODSEQ 20006
+    assert wait_for(lambda: tern.sql("SELECT expunge_floor FROM mailboxes WHERE id = %d"
+                                     % mailbox) == "20006")
     assert tern.sql("SELECT count(*) FROM expunged WHERE mailbox_id = %d" % mailbox) == "10000"
+    # the 20,006 rows went in two prunes: the oldest 20,000, then 6
+    prunes = re.findall(r"store expunged prune rows=(\d+)", tern.log()[log_start:])
+    assert prunes == ["20000", "6"], prunes
     r.ok("UNSELECT")
-    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d 20000))" % uv)
+    _, lines = r.cmd("SELECT INBOX (QRESYNC (%d 40000))" % uv)
     assert "* VANISHED (EARLIER) 1" in lines, lines
     r.ok("UNSELECT")
     _, lines = r.cmd("SELECT INBOX (QRESYNC (%d 5))" % uv)

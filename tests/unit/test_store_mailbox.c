@@ -327,11 +327,11 @@ static void test_expunged_prune_keeps_newest_and_raises_floor(void **state)
 	expunge_uids(f, &uids[4], 1);
 
 	/* the third newest row has the batch's MODSEQ: the whole batch goes */
-	must(f->s, store_expunged_prune(f->s, 2, &dropped), "prune");
+	must(f->s, store_expunged_prune(f->s, 2, STORE_EXPUNGED_CHUNK, &dropped), "prune");
 	assert_int_equal(dropped, 4);
 	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM expunged"), 1);
 	assert_int_equal(sql_int(f->dir, "SELECT max(expunge_floor) FROM mailboxes"), batch);
-	must(f->s, store_expunged_prune(f->s, 2, &dropped), "prune again");
+	must(f->s, store_expunged_prune(f->s, 2, STORE_EXPUNGED_CHUNK, &dropped), "prune again");
 	assert_int_equal(dropped, 0);	/* nothing expunged since */
 
 	assert_int_equal(store_msgs_expunged(f->s, f->inbox, batch, &list, &n), 0);
@@ -350,6 +350,42 @@ static void test_expunged_prune_keeps_newest_and_raises_floor(void **state)
 	must(f->s, store_msgs_gone(f->s, f->inbox, start, &known[5], 1, &list, &n), "gone");
 	assert_int_equal(n, 0);
 	free(list);
+}
+
+/* A backlog goes a chunk per call, oldest first, the floor rising with
+ * it; a MODSEQ shared by several rows is never split. */
+static void test_expunged_prune_works_in_chunks(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t uids[5];
+	uint64_t modseq[4];
+	size_t dropped, i;
+	char text[8];
+
+	for (i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "c%zu", i);
+		uids[i] = append(f, f->inbox, text, 0);
+	}
+	expunge_uids(f, &uids[0], 1);
+	modseq[0] = highestmodseq(f);
+	expunge_uids(f, &uids[1], 1);
+	modseq[1] = highestmodseq(f);
+	expunge_uids(f, &uids[2], 2);	/* uids[2] and [3] share a MODSEQ */
+	modseq[2] = highestmodseq(f);
+	expunge_uids(f, &uids[4], 1);
+	modseq[3] = highestmodseq(f);
+
+	/* keep 1, a chunk of 1: two single rows, then the pair, then done */
+	for (i = 0; i < 3; i++) {
+		must(f->s, store_expunged_prune(f->s, 1, 1, &dropped), "prune");
+		assert_int_equal(dropped, i < 2 ? 1 : 2);
+		assert_int_equal(sql_int(f->dir, "SELECT max(expunge_floor) FROM mailboxes"),
+				 modseq[i]);
+	}
+	must(f->s, store_expunged_prune(f->s, 1, 1, &dropped), "prune done");
+	assert_int_equal(dropped, 0);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM expunged"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT max(modseq) FROM expunged"), modseq[3]);
 }
 
 static void test_copy_and_move_keep_flags_and_keywords(void **state)
@@ -581,6 +617,7 @@ int main(void)
 		T(test_keywords_get_bits_and_limit),
 		T(test_expunge_records_vanished_uids),
 		T(test_expunged_prune_keeps_newest_and_raises_floor),
+		T(test_expunged_prune_works_in_chunks),
 		T(test_copy_and_move_keep_flags_and_keywords),
 		T(test_search_text_finds_substrings),
 		T(test_text_index_catches_up),
