@@ -64,25 +64,31 @@ static int read_uids(struct store *s, sqlite3_stmt *st, uint32_t **uids_r, size_
 	return 0;
 }
 
-static int expunge_floor(struct store *s, int64_t mailbox_id, uint64_t *floor_r)
+/* Runs sql with ?1 = mailbox_id and, if it has one, ?2 = arg; *value_r
+ * (unless NULL) gets the first row's first column, 0 when there is none. */
+static int mailbox_step(struct store *s, const char *sql, int64_t mailbox_id, int64_t arg,
+			int64_t *value_r)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT expunge_floor FROM mailboxes WHERE id = ?1");
+	sqlite3_stmt *st = store_prepare(s, sql);
 	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, arg);
 	rc = sqlite3_step(st);
-	*floor_r = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	if (value_r != NULL)
+		*value_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	store_finish(s, st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunge floor");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged");
 }
 
 int store_msgs_expunged(struct store *s, int64_t mailbox_id, uint64_t since, uint32_t **uids_r,
 			size_t *n_r)
 {
 	sqlite3_stmt *st;
-	uint64_t floor;
+	int64_t floor;
 
 	*uids_r = NULL;
 	*n_r = 0;
@@ -96,13 +102,14 @@ int store_msgs_expunged(struct store *s, int64_t mailbox_id, uint64_t since, uin
 	/* the floor is read after the rows (each read its own snapshot unless
 	 * the caller holds one): a prune in between raises the floor and the
 	 * answer becomes "unknown", never a list with holes */
-	if (expunge_floor(s, mailbox_id, &floor) < 0) {
+	if (mailbox_step(s, "SELECT expunge_floor FROM mailboxes WHERE id = ?1", mailbox_id, 0,
+			 &floor) < 0) {
 		free(*uids_r);
 		*uids_r = NULL;
 		*n_r = 0;
 		return -1;
 	}
-	return since < floor ? 1 : 0;
+	return since < (uint64_t)floor ? 1 : 0;
 }
 
 int store_msgs_uids(struct store *s, int64_t mailbox_id, uint32_t **uids_r, size_t *n_r)
@@ -144,39 +151,6 @@ int store_msgs_gone(struct store *s, int64_t mailbox_id, uint64_t since,
 	return 0;
 }
 
-/* Runs sql with ?1 = mailbox_id and ?2 = floor, expecting no rows. */
-static int exec_mailbox_floor(struct store *s, const char *sql, int64_t mailbox_id, int64_t floor)
-{
-	sqlite3_stmt *st = store_prepare(s, sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, floor);
-	rc = sqlite3_step(st);
-	store_finish(s, st);
-	return rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
-}
-
-/* The MODSEQ of the mailbox's row at offset in the given order (sql with
- * ?1 = mailbox_id, ?2 = offset); 0 when there is no such row. */
-static int modseq_at(struct store *s, const char *sql, int64_t mailbox_id, unsigned offset,
-		     int64_t *modseq_r)
-{
-	sqlite3_stmt *st = store_prepare(s, sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, offset);
-	rc = sqlite3_step(st);
-	*modseq_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	store_finish(s, st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail_db(s, "expunged prune");
-}
-
 /* Drops the mailbox's rows older than its newest keep, at most about chunk
  * of them, oldest first (inside a transaction). Returns 1 when rows to
  * drop remain, 0 when done, -1 on error. */
@@ -186,12 +160,12 @@ static int prune_mailbox(struct store *s, int64_t mailbox_id, unsigned keep, uns
 	int64_t floor, oldest;
 	bool more;
 
-	if (modseq_at(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
-		      " WHERE mailbox_id = ?1 ORDER BY modseq DESC LIMIT 1 OFFSET ?2",
-		      mailbox_id, keep, &floor) < 0 ||
-	    modseq_at(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
-		      " WHERE mailbox_id = ?1 ORDER BY modseq LIMIT 1 OFFSET ?2",
-		      mailbox_id, chunk > 0 ? chunk - 1 : 0, &oldest) < 0)
+	if (mailbox_step(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
+			 " WHERE mailbox_id = ?1 ORDER BY modseq DESC LIMIT 1 OFFSET ?2",
+			 mailbox_id, keep, &floor) < 0 ||
+	    mailbox_step(s, "SELECT modseq FROM expunged INDEXED BY expunged_modseq"
+			 " WHERE mailbox_id = ?1 ORDER BY modseq LIMIT 1 OFFSET ?2",
+			 mailbox_id, chunk > 0 ? chunk - 1 : 0, &oldest) < 0)
 		return -1;
 	if (floor == 0)
 		return 0;
@@ -200,12 +174,12 @@ static int prune_mailbox(struct store *s, int64_t mailbox_id, unsigned keep, uns
 		floor = oldest;
 	/* every row of that MODSEQ goes: the floor means "expunges at or below
 	 * it are unknown", so none of them may stay half-listed */
-	if (exec_mailbox_floor(s, "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2",
-			       mailbox_id, floor) < 0)
+	if (mailbox_step(s, "DELETE FROM expunged WHERE mailbox_id = ?1 AND modseq <= ?2",
+			 mailbox_id, floor, NULL) < 0)
 		return -1;
 	*dropped_r += (size_t)sqlite3_changes(s->db);
-	if (exec_mailbox_floor(s, "UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?2)"
-			       " WHERE id = ?1", mailbox_id, floor) < 0)
+	if (mailbox_step(s, "UPDATE mailboxes SET expunge_floor = max(expunge_floor, ?2)"
+			 " WHERE id = ?1", mailbox_id, floor, NULL) < 0)
 		return -1;
 	return more ? 1 : 0;
 }
